@@ -1,0 +1,26 @@
+"""One plot theme for the whole book (seaborn), and small helpers for consistent figures."""
+
+from __future__ import annotations
+
+import matplotlib
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+PALETTE = "colorblind"
+
+
+def set_theme() -> None:
+    """The book's look: white grid, colour-blind-safe palette, readable font sizes."""
+    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE,
+                  rc={"figure.dpi": 110, "savefig.dpi": 110, "axes.titleweight": "bold",
+                      "figure.autolayout": False})
+    matplotlib.rcParams["figure.constrained_layout.use"] = True
+
+
+def colors_for(names: list[str]) -> dict[str, tuple]:
+    """A stable colour per name (same method, same colour in every figure of a chapter)."""
+    return dict(zip(names, sns.color_palette(PALETTE, len(names))))
+
+
+def subplots(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3.6, **kw):
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kw)

@@ -1,0 +1,163 @@
+"""Execute chapters with papermill: one process per notebook, cached by a content hash, with
+atomic outputs and a clear report when a cell fails.
+
+A run writes ``<stem>.ipynb`` (the executed notebook) and ``<stem>.results.json`` into ``out_dir``.
+The notebook is executed into a staging file and moved into place only when every cell ran, and
+the old outputs are removed first: an interrupted or failed run never leaves a result that looks
+complete (the partial notebook is kept as ``<stem>.failed.ipynb`` for inspection).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from robustbook.book.results import write_json_atomic
+from robustbook.book.widgets import STATIC_ENV
+from robustbook.chapters import ChapterInfo, get_chapter
+
+LIB_DIR = Path(__file__).resolve().parents[1]
+KERNEL_START_ERRORS = ("Kernel died before replying", "Kernel didn't respond", "timed out waiting")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    chapter: str
+    ok: bool
+    notebook: Path | None
+    results: Path | None
+    seconds: float
+    cached: bool = False
+    error: str | None = None
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The checkout holding ``_toc.yml`` and ``notebooks/``: searched upward from ``start`` (or the
+    current folder), then from the library's own location (an editable install)."""
+    for base in (start or Path.cwd(), LIB_DIR):
+        for folder in (base, *base.resolve().parents):
+            if (folder / "_toc.yml").is_file() and (folder / "notebooks").is_dir():
+                return folder
+    raise FileNotFoundError("cannot find the book's root (a folder with _toc.yml and notebooks/); "
+                            "run from inside the checkout")
+
+
+def validate_params(info: ChapterInfo, params: dict[str, Any]):
+    """Build the chapter's ``Config`` from ``params``: bad names or values fail here, in this
+    process, before any kernel starts."""
+    config_cls = info.load().Config
+    known = set(config_cls.__dataclass_fields__)
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown} for chapter {info.slug}; "
+                         f"known: {', '.join(sorted(known))}")
+    try:
+        return config_cls(**params)
+    except ValueError as e:
+        raise ValueError(f"chapter {info.slug}: {e}") from None
+
+
+def library_hash() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(LIB_DIR.rglob("*.py")):
+        digest.update(path.relative_to(LIB_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def run_key(notebook: Path, params: dict[str, Any]) -> str:
+    """Content hash of (notebook source, parameters, library source): same key, same run."""
+    digest = hashlib.sha256(notebook.read_bytes())
+    digest.update(json.dumps(params, sort_keys=True, default=str).encode())
+    digest.update(library_hash().encode())
+    return digest.hexdigest()
+
+
+def _is_cached(results: Path, notebook: Path, key: str) -> bool:
+    if not (results.is_file() and notebook.is_file()):
+        return False
+    try:
+        return json.loads(results.read_text()).get("run_key") == key
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
+def _papermill(source: Path, target: Path, params: dict[str, Any], cwd: Path, retries: int) -> None:
+    import papermill as pm
+
+    for attempt in range(retries + 1):
+        try:
+            pm.execute_notebook(str(source), str(target), parameters=params, cwd=str(cwd),
+                                progress_bar=False, kernel_name="python3")
+            return
+        except (RuntimeError, TimeoutError) as e:  # kernel start races: retry a fresh kernel
+            if attempt == retries or not any(s in str(e) for s in KERNEL_START_ERRORS):
+                raise
+            time.sleep(1 + attempt)
+
+
+def _describe_failure(info: ChapterInfo, error: Exception, failed: Path) -> str:
+    cell = getattr(error, "exec_count", None)
+    where = f"cell [{cell}]" if cell is not None else "before or between cells"
+    ename, evalue = getattr(error, "ename", type(error).__name__), getattr(error, "evalue", str(error))
+    return (f"chapter {info.stem} failed in {where}: {ename}: {str(evalue).strip()[:500]} "
+            f"(partial notebook: {failed})")
+
+
+def execute_chapter(slug: str, params: dict[str, Any] | None = None, out_dir: Path | str = "results",
+                    *, name: str | None = None, force: bool = False, root: Path | None = None,
+                    kernel_retries: int = 2) -> RunOutcome:
+    """Execute one chapter's notebook with ``params`` into ``out_dir``; reuse a finished run with
+    the same key unless ``force``. Never raises for a failing cell: the outcome says what failed."""
+    info, params = get_chapter(slug), dict(params or {})
+    validate_params(info, params)
+    root = root or project_root()
+    source = root / "notebooks" / f"{info.stem}.ipynb"
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = name or info.stem
+    notebook, results = out_dir / f"{stem}.ipynb", out_dir / f"{stem}.results.json"
+    staging, failed = out_dir / f".{stem}.running.ipynb", out_dir / f"{stem}.failed.ipynb"
+    key = run_key(source, params)
+    if not force and _is_cached(results, notebook, key):
+        return RunOutcome(slug, True, notebook, results, 0.0, cached=True)
+    for stale in (notebook, results, failed):
+        stale.unlink(missing_ok=True)
+    results_rel = os.path.relpath(results, root)
+    started = time.perf_counter()
+    os.environ[STATIC_ENV] = "1"  # the kernel inherits it: explorers draw static figures
+    try:
+        _papermill(source, staging, {**params, "results_path": results_rel}, root, kernel_retries)
+    except Exception as e:  # noqa: BLE001 - reported, not swallowed: the outcome carries it
+        if staging.exists():
+            os.replace(staging, failed)
+        results.unlink(missing_ok=True)
+        return RunOutcome(slug, False, None, None, time.perf_counter() - started,
+                          error=_describe_failure(info, e, failed))
+    os.replace(staging, notebook)
+    record = json.loads(results.read_text())
+    record.update(run_key=key, runner_wall_s=round(time.perf_counter() - started, 2))
+    write_json_atomic(results, record)
+    return RunOutcome(slug, True, notebook, results, time.perf_counter() - started)
+
+
+def _execute_kwargs(kwargs: dict[str, Any]) -> RunOutcome:
+    return execute_chapter(**kwargs)
+
+
+def execute_many(slugs: list[str], out_dir: Path | str, *, params: dict[str, Any] | None = None,
+                 jobs: int = 1, force: bool = False) -> list[RunOutcome]:
+    """Execute several chapters, each in its own process (papermill is not thread-safe); one
+    failing chapter does not stop the others."""
+    calls = [dict(slug=s, params=params, out_dir=out_dir, force=force) for s in slugs]
+    if jobs <= 1 or len(calls) <= 1:
+        return [execute_chapter(**c) for c in calls]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_execute_kwargs, calls))

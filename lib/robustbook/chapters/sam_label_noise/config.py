@@ -1,0 +1,123 @@
+"""Chapter 01's parameters: ``Config`` (what a user sets) and ``Settings`` (resolved by preset).
+
+Knobs left at ``None`` take the preset's value. Preset values come from the paper
+(Baek et al., 2024, Sec. 5 / App.: CIFAR-10, ResNet-18, batch 128, lr 0.01, wd 5e-4, 200 epochs,
+rho = 0.01 with 1-SAM, 30% noise) for ``paper``, and from the CPU setting described in the
+chapter for ``cpu`` (hyperparameters chosen on validation seeds 100-101, never on reported seeds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from robustbook.runtime import VALID_DEVICES
+
+PRESET_NAMES = ("smoke", "cpu", "paper")
+SAM_MODES = ("batch", "1-sam")
+OVERRIDABLE = ("n_seeds", "epochs", "n_train", "label_noise_rate", "rho", "sam_mode", "lr",
+               "momentum", "weight_decay", "batch_size", "weight_penalty", "feature_penalty")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob resolved to a concrete value (what ``run`` uses)."""
+
+    preset: str
+    seed: int
+    device: str
+    data_dir: str | None
+    threads: int
+    dataset: str            # "digits" (cpu, smoke) or "cifar10" (paper)
+    n_seeds: int
+    epochs: int
+    n_train: int | None     # None = the whole training split
+    label_noise_rate: float
+    rho: float
+    sam_mode: str
+    lr: float
+    momentum: float
+    weight_decay: float
+    batch_size: int
+    weight_penalty: float
+    feature_penalty: float
+    linear_noise_rate: float
+    linear_rhos: tuple[float, ...]
+    linear_steps: int
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(range(self.seed, self.seed + self.n_seeds))
+
+
+_COMMON = dict(dataset="digits", n_train=None, label_noise_rate=0.6, rho=0.5, sam_mode="batch",
+               lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=32, weight_penalty=0.1,
+               feature_penalty=0.01, linear_steps=200)
+PRESETS: dict[str, dict] = {
+    "smoke": {**_COMMON, "n_seeds": 2, "epochs": 3, "n_train": 256, "linear_steps": 10},
+    "cpu": {**_COMMON, "n_seeds": 5, "epochs": 60},
+    "paper": {**_COMMON, "dataset": "cifar10", "n_seeds": 1, "epochs": 200, "label_noise_rate": 0.3,
+              "rho": 0.01, "sam_mode": "1-sam", "lr": 0.01, "batch_size": 128},
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    preset: str = "cpu"                      # "smoke" (seconds, plumbing only) | "cpu" | "paper"
+    seed: int = 0                            # first seed; seeds seed .. seed + n_seeds - 1
+    device: str = "auto"                     # "auto" (CUDA if present) | "cpu" | "cuda" | "cuda:N"
+    data_dir: str | None = None              # paper preset: folder holding cifar-10-batches-py/
+    results_path: str | None = None          # where to write the results JSON (None: nowhere)
+    threads: int = 1                         # torch CPU threads (0 = torch's default)
+    n_seeds: int | None = None               # seeds averaged over (cpu: 5)
+    epochs: int | None = None                # passes over the training set (cpu: 60, paper: 200)
+    n_train: int | None = None               # keep only this many training examples (None: all)
+    label_noise_rate: float | None = None    # fraction of training labels flipped to a wrong class
+    rho: float | None = None                 # SAM radius rho (cpu: 0.5 mini-batch; paper: 0.01 1-SAM)
+    sam_mode: str | None = None              # "batch" (one eps per batch) | "1-sam" (per example)
+    lr: float | None = None                  # SGD learning rate (cpu: 0.05; paper: 0.01)
+    momentum: float | None = None            # SGD momentum (0.9)
+    weight_decay: float | None = None        # L2 weight decay, equal for every method (5e-4)
+    batch_size: int | None = None            # mini-batch size (cpu: 32; paper: 128)
+    weight_penalty: float | None = None      # SGD+penalties: coefficient of 1/2 ||V||^2 (0.1)
+    feature_penalty: float | None = None     # SGD+penalties: coefficient of mean 1/2 ||h||^2 (0.01)
+    linear_noise_rate: float = 0.2           # label noise of the binary linear toy, in [0, 0.5)
+    linear_rhos: tuple = (0.0, 0.5, 1.0, 2.0, 5.0)  # rho grid of the linear toy (first must be 0)
+
+    def __post_init__(self) -> None:
+        _check(self.preset in PRESET_NAMES, f"preset must be one of {PRESET_NAMES}, got {self.preset!r}")
+        _check(self.device.split(":")[0] in VALID_DEVICES, f"device must be one of {VALID_DEVICES}, "
+               f"got {self.device!r}")
+        _check(self.label_noise_rate is None or 0 <= self.label_noise_rate < 1,
+               f"label_noise_rate must be in [0, 1), got {self.label_noise_rate}")
+        _check(0 <= self.linear_noise_rate < 0.5,
+               f"linear_noise_rate must be in [0, 0.5) (binary labels), got {self.linear_noise_rate}")
+        _check(self.sam_mode in (None, *SAM_MODES), f"sam_mode must be one of {SAM_MODES}, got {self.sam_mode!r}")
+        for name in ("rho", "lr", "momentum", "weight_decay", "weight_penalty", "feature_penalty"):
+            value = getattr(self, name)
+            _check(value is None or value >= 0, f"{name} must be >= 0, got {value}")
+        for name in ("n_seeds", "epochs", "batch_size", "n_train"):
+            value = getattr(self, name)
+            _check(value is None or (isinstance(value, int) and value >= 1),
+                   f"{name} must be a positive integer, got {value!r}")
+        _check(self.threads >= 0, f"threads must be >= 0, got {self.threads}")
+        rhos = tuple(self.linear_rhos)
+        _check(len(rhos) >= 2 and rhos[0] == 0 and list(rhos) == sorted(rhos),
+               f"linear_rhos must start at 0 and increase, got {rhos}")
+        object.__setattr__(self, "linear_rhos", rhos)
+
+    def resolve(self) -> Settings:
+        """Fill every ``None`` knob from the preset."""
+        preset = PRESETS[self.preset]
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "results_path"}
+        for name in OVERRIDABLE:
+            if values[name] is None:
+                values[name] = preset[name]
+        return Settings(dataset=preset["dataset"], linear_steps=preset["linear_steps"], **values)
+
+    def with_(self, **changes) -> Config:
+        return replace(self, **changes)
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)

@@ -1,0 +1,98 @@
+"""Chapter 01's figures and explorer. Each function draws one figure from a ``Result``."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from robustbook.book.plotting import colors_for, subplots
+from robustbook.chapters.sam_label_noise import experiments
+from robustbook.chapters.sam_label_noise.config import Config
+
+METHODS = list(experiments.METHOD_LABELS)
+COLORS = colors_for(METHODS)
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(Method=frame["method"].map(experiments.METHOD_LABELS))
+
+
+def _palette(methods) -> dict:
+    return {experiments.METHOD_LABELS[m]: COLORS[m] for m in methods}
+
+
+def deep_curves(result, methods=("sgd", "sam", "lsam", "jsam", "sgd_penalties")):
+    """Test accuracy and memorised fraction of noisy labels vs. epoch (mean, band = ±1 std)."""
+    data = _labelled(result.curves[result.curves["method"].isin(methods)])
+    data = data.assign(test_pct=100 * data["test_acc"], mem_pct=100 * data["memorized"])
+    fig, axes = subplots(2, width=5.6)
+    for ax, col, ylabel in zip(axes[0], ("test_pct", "mem_pct"),
+                               ("clean test accuracy (%)", "noisy train labels fitted (%)")):
+        sns.lineplot(data=data, x="epoch", y=col, hue="Method", palette=_palette(methods),
+                     errorbar="sd", ax=ax, legend=ax is axes[0][1])
+        ax.set(xlabel="epoch", ylabel=ylabel)
+    axes[0][0].set_title("Test accuracy under label noise")
+    axes[0][1].set_title("Memorisation of wrong labels")
+    sns.move_legend(axes[0][1], "lower right", fontsize="small", title=None)
+    return fig
+
+
+def best_vs_final(result):
+    """Early-stopped (best) and final test accuracy per method; dots are seeds."""
+    data = _labelled(result.summary).melt(id_vars=["Method", "seed"], value_vars=["best_acc", "final_acc"],
+                                          var_name="when", value_name="acc")
+    data = data.assign(acc=100 * data["acc"],
+                       when=data["when"].map({"best_acc": "best (early-stopped)", "final_acc": "final epoch"}))
+    fig, axes = subplots(1, width=9, height=3.8)
+    ax = axes[0][0]
+    sns.barplot(data=data, y="Method", x="acc", hue="when", errorbar="sd", ax=ax, alpha=0.8)
+    sns.stripplot(data=data, y="Method", x="acc", hue="when", dodge=True, ax=ax, color="k",
+                  size=3, legend=False)
+    ax.set(xlabel="clean test accuracy (%)", ylabel="", title="Best vs. final accuracy (bars: mean ± std over seeds)")
+    sns.move_legend(ax, "lower left", title=None, fontsize="small")
+    return fig
+
+
+def linear_ratios(result):
+    """Linear toy: clean/noisy ratio of SAM gradient weights over training, one line per rho."""
+    data = result.linear.assign(rho=result.linear["rho"].map(lambda r: f"ρ = {r:g}"))
+    fig, axes = subplots(2, width=5.2)
+    sns.lineplot(data=data, x="step", y="ratio", hue="rho", errorbar="sd", ax=axes[0][0],
+                 palette="viridis")
+    axes[0][0].set(xlabel="gradient step (full batch)", ylabel="mean weight clean / noisy",
+                   title="SAM up-weights clean examples")
+    axes[0][0].legend(title=None, fontsize="small")
+    summary = result.linear.groupby(["rho", "seed"])[["ratio", "test_acc"]].mean().reset_index()
+    sns.pointplot(data=summary, x="rho", y="ratio", errorbar="sd", ax=axes[0][1], color="C0")
+    axes[0][1].set(xlabel="SAM radius ρ", ylabel="ratio, averaged over training",
+                   title="The ratio rises with ρ")
+    return fig
+
+
+def two_layer_norms(result):
+    """Two-layer linear net: ||v|| and mean ||W x|| over training for SGD, J-SAM and SAM."""
+    data = _labelled(result.two_layer)
+    fig, axes = subplots(2, width=5.2)
+    for ax, col, ylabel in zip(axes[0], ("last_layer_norm", "feature_norm"),
+                               ("last-layer weight norm ‖v‖", "mean feature norm ‖Wx‖")):
+        sns.lineplot(data=data, x="step", y=col, hue="Method", errorbar="sd", ax=ax,
+                     palette=_palette(["sgd", "jsam", "sam"]), legend=ax is axes[0][0])
+        ax.set(xlabel="gradient step (full batch)", ylabel=ylabel)
+    axes[0][0].legend(title=None, fontsize="small")
+    fig.suptitle("J-SAM's implicit penalty shrinks last-layer weights and features")
+    return fig
+
+
+def explore(label_noise_rate: float, rho: float, epochs: int = 25, seed: int = 0):
+    """Explorer: SGD vs SAM vs J-SAM on digits for one seed at the chosen noise rate and rho."""
+    s = Config(label_noise_rate=label_noise_rate, rho=rho, epochs=epochs, seed=seed, n_seeds=1).resolve()
+    split = experiments.load_split(s, seed)
+    frames = [experiments.train_one(m, split, s, seed, "cpu") for m in ("sgd", "sam", "jsam")]
+    data = _labelled(pd.concat(frames))
+    fig, axes = subplots(1, width=6)
+    sns.lineplot(data=data.assign(pct=100 * data["test_acc"]), x="epoch", y="pct", hue="Method",
+                 palette=_palette(["sgd", "sam", "jsam"]), ax=axes[0][0])
+    axes[0][0].set(xlabel="epoch", ylabel="clean test accuracy (%)",
+                   title=f"noise {label_noise_rate:.0%}, ρ = {rho:g}, seed {seed}")
+    plt.show()

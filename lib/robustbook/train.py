@@ -1,0 +1,86 @@
+"""One training loop for every chapter: shuffled mini-batches from in-memory tensors, a step
+function chosen by the caller, an evaluation hook after each epoch, a tqdm progress bar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+StepFn = Callable[[torch.Tensor, torch.Tensor], float]
+EvalFn = Callable[[nn.Module], dict[str, float]]
+
+
+@dataclass
+class History:
+    """Per-epoch records. ``metrics[name][e]`` is the value after epoch e (epoch 0 = before
+    training); ``train_loss[e-1]`` the mean step loss during epoch e."""
+
+    train_loss: list[float] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+
+    def record(self, values: dict[str, float]) -> None:
+        for k, v in values.items():
+            self.metrics.setdefault(k, []).append(float(v))
+
+    def best(self, name: str) -> tuple[float, int]:
+        """(max value, epoch at which it was first reached): the early-stopped value."""
+        values = self.metrics[name]
+        epoch = max(range(len(values)), key=lambda e: (values[e], -e))
+        return values[epoch], epoch
+
+    def final(self, name: str) -> float:
+        return self.metrics[name][-1]
+
+
+def minibatches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Indices of one shuffled epoch over n examples, in batches (the last one may be smaller)."""
+    order = torch.randperm(n, generator=generator)
+    yield from order.split(batch_size)
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
+    """Top-1 accuracy in [0, 1]; binary models (logits of shape (B,)) predict ``logit > 0``."""
+    was_training = model.training
+    model.eval()
+    correct = 0
+    for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
+        logits = model(xb)
+        pred = (logits > 0).long() if logits.ndim == 1 else logits.argmax(1)
+        correct += int((pred == yb).sum())
+    model.train(was_training)
+    return correct / len(y)
+
+
+def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, step: StepFn, *, epochs: int,
+        batch_size: int, generator: torch.Generator, evaluate: EvalFn | None = None,
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        progress: bool | str = False) -> History:
+    """Train ``model`` for ``epochs`` passes over (x, y) calling ``step(xb, yb) -> loss``.
+
+    ``evaluate(model)`` runs before training and after every epoch; its dict goes to
+    ``History.metrics``. ``transform(xb)`` (e.g. augmentation) is applied to each training batch.
+    ``progress`` shows a tqdm bar (a string becomes its label).
+    """
+    if epochs < 0 or batch_size < 1:
+        raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
+    history = History()
+    if evaluate is not None:
+        history.record(evaluate(model))
+    bar = tqdm(range(epochs), desc=progress if isinstance(progress, str) else None,
+               disable=not progress, leave=False)
+    for _ in bar:
+        model.train()
+        losses = []
+        for idx in minibatches(len(x), batch_size, generator):
+            xb = x[idx] if transform is None else transform(x[idx])
+            losses.append(step(xb, y[idx]))
+        history.train_loss.append(sum(losses) / len(losses))
+        if evaluate is not None:
+            history.record(evaluate(model))
+            bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in list(history.metrics.items())[:2]})
+    return history
