@@ -10,18 +10,19 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
-from robustbook.book.runner import execute_chapter, execute_many, project_root
+from robustbook.book.runner import build_book, execute_chapter, execute_many, project_root
 from robustbook.chapters import CHAPTERS, get_chapter, implemented
 
 
 def parse_value(text: str):
-    """'0.4' -> 0.4, '3' -> 3, 'none' -> None, '[0, 1]' -> [0, 1], anything else stays a string."""
+    """'0.4' -> 0.4, '3' -> 3, 'None' -> None, '[0, 1]' -> [0, 1], anything else stays a string."""
+    if text.strip().lower() in ("none", "null", "~"):
+        return None
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -65,9 +66,7 @@ def cmd_book(args: argparse.Namespace) -> int:
     code = _report(execute_many(slugs, root / "book" / "chapters", jobs=args.jobs, force=args.force))
     if args.no_build:
         return code
-    build = subprocess.run([sys.executable, "-m", "jupyter_book", "build", str(root), "--path-output",
-                            str(root / "book"), "--warningiserror", "--nitpick", "--keep-going"],
-                           cwd=root)
+    build = build_book(root, root / "book")
     if build.returncode == 0:
         print(f"book: {root / 'book' / '_build' / 'html' / 'index.html'}")
     return code or build.returncode

@@ -111,7 +111,7 @@ def test_adaptive_perturbation_is_scaled_by_weight_magnitude():
         torch.testing.assert_close(p - wi, rho * wi ** 2 * gi / norm, rtol=1e-4, atol=1e-7)
 
 
-@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step()`")
+@pytest.mark.filterwarnings("ignore:Detected call of:UserWarning")
 def test_scheduler_on_base_optimizer_changes_sam_lr():
     model = _net()
     sam = SAM(model.parameters(), torch.optim.SGD, rho=0.1, lr=1.0)

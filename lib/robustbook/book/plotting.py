@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib
 import matplotlib.pyplot as plt
+import pandas as pd
 import seaborn as sns
 
 PALETTE = "colorblind"
@@ -15,6 +16,7 @@ def set_theme() -> None:
                   rc={"figure.dpi": 110, "savefig.dpi": 110, "axes.titleweight": "bold",
                       "figure.autolayout": False})
     matplotlib.rcParams["figure.constrained_layout.use"] = True
+    pd.set_option("display.max_colwidth", None)  # claims tables show whole sentences
 
 
 def colors_for(names: list[str]) -> dict[str, tuple]:

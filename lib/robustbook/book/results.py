@@ -95,6 +95,7 @@ def write_json_atomic(path: str | Path, obj: Any) -> Path:
             json.dump(obj, f, indent=2, sort_keys=False, default=_jsonable)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -148,5 +149,5 @@ def claims_table(claims: list[Claim]) -> pd.DataFrame:
     return pd.DataFrame(
         [{"claim": c.statement, "paper": c.paper, "this run": c.measured, "verdict": verdict[c.holds]}
          for c in claims],
-        index=pd.Index([c.id for c in claims], name="id"),
+        index=pd.Index([c.id for c in claims]),
     )

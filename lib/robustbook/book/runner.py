@@ -13,6 +13,8 @@ import hashlib
 import json
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -103,6 +105,13 @@ def _papermill(source: Path, target: Path, params: dict[str, Any], cwd: Path, re
             time.sleep(1 + attempt)
 
 
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 def _describe_failure(info: ChapterInfo, error: Exception, failed: Path) -> str:
     cell = getattr(error, "exec_count", None)
     where = f"cell [{cell}]" if cell is not None else "before or between cells"
@@ -132,6 +141,7 @@ def execute_chapter(slug: str, params: dict[str, Any] | None = None, out_dir: Pa
         stale.unlink(missing_ok=True)
     results_rel = os.path.relpath(results, root)
     started = time.perf_counter()
+    previous = os.environ.get(STATIC_ENV)
     os.environ[STATIC_ENV] = "1"  # the kernel inherits it: explorers draw static figures
     try:
         _papermill(source, staging, {**params, "results_path": results_rel}, root, kernel_retries)
@@ -141,6 +151,8 @@ def execute_chapter(slug: str, params: dict[str, Any] | None = None, out_dir: Pa
         results.unlink(missing_ok=True)
         return RunOutcome(slug, False, None, None, time.perf_counter() - started,
                           error=_describe_failure(info, e, failed))
+    finally:
+        _restore_env(STATIC_ENV, previous)
     os.replace(staging, notebook)
     record = json.loads(results.read_text())
     record.update(run_key=key, runner_wall_s=round(time.perf_counter() - started, 2))
@@ -161,3 +173,12 @@ def execute_many(slugs: list[str], out_dir: Path | str, *, params: dict[str, Any
         return [execute_chapter(**c) for c in calls]
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         return list(pool.map(_execute_kwargs, calls))
+
+
+def build_book(root: Path, output: Path, *, capture: bool = False) -> subprocess.CompletedProcess:
+    """``jupyter-book build`` of ``root`` into ``output/_build/html``, warnings as errors. The
+    book shows the executed notebooks in book/chapters/ (``execute_notebooks: off``)."""
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    return subprocess.run([str(jupyter_book), "build", str(root), "--path-output", str(output),
+                           "--warningiserror", "--nitpick", "--keep-going"],
+                          cwd=root, capture_output=capture, text=True)

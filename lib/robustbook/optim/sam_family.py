@@ -8,8 +8,9 @@ gradient factorises through the logits f:  grad_w l(f(w,x), y) = J_f(w,x)^T r,  
     L-SAM : J_f(w,     x)^T r(f(w+eps, x))     only the logit-scale term is perturbed
     J-SAM : J_f(w+eps, x)^T r(f(w,     x))     only the Jacobian is perturbed
 
-Each is the gradient of a *surrogate* sum_i <f(w', x_i), sg(r_i)> taken at the right point w'
-(sg = stop-gradient), which is how they are computed here, with torch.func.
+Each is a vector-Jacobian product J_f(w')^T sg(r) at the right point w' (sg = stop-gradient), which
+is how they are computed here: with plain autograd for mini-batches (weights moved to w + eps and
+back, as the SAM optimizer does) and with torch.func (vjp inside vmap) per example.
 
 ``per_example=True`` is 1-SAM (each example gets its own eps_i from its own gradient; the paper's
 gains are largest there); ``per_example=False`` is mini-batch SAM (one eps from the batch mean).
@@ -23,7 +24,9 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from torch.func import functional_call, grad, vmap
+from torch.func import functional_call, grad_and_value, vjp, vmap
+
+from robustbook.optim.sam import frozen_bn_stats
 
 VARIANTS = ("sgd", "sam", "lsam", "jsam")
 
@@ -39,41 +42,77 @@ def _global_norm(tensors: Params) -> torch.Tensor:
     return torch.sqrt(sum((t * t).sum() for t in tensors.values()))
 
 
-def _batch_gradient(model: nn.Module, loss_fn: LossFn, variant: str, rho: float,
-                    params: Params, buffers: Params, x: torch.Tensor, y: torch.Tensor) -> Params:
-    """Gradient of one variant for one batch (x: (B, ...), y: (B, ...)); eps from this batch."""
+def _batch_gradient(model: nn.Module, loss_fn: LossFn, variant: str, rho: float, params: Params,
+                    buffers: Params, x: torch.Tensor, y: torch.Tensor) -> tuple[Params, torch.Tensor]:
+    """(gradient of one variant, loss at w) for one batch (x: (B, ...), y: (B, ...)); eps from
+    this batch. Every variant costs two forward and two backward passes, like SAM itself: the
+    vector-Jacobian product at w is reused by L-SAM."""
 
     def logits(p: Params) -> torch.Tensor:
         return functional_call(model, {**p, **buffers}, (x,))
 
-    def loss(p: Params) -> torch.Tensor:
-        return loss_fn(logits(p), y)
+    def residual(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # r = dl/df at logits f, shape (B, C); it already carries the 1/B of a mean loss.
+        return grad_and_value(lambda f_: loss_fn(f_, y))(f.detach())
 
-    def residual(p: Params) -> torch.Tensor:
-        # r = dl/df at the logits of p, shape (B, C); it already carries the 1/B of a mean loss.
-        f = logits(p).detach()
-        return grad(lambda f_: loss_fn(f_, y))(f)
-
-    def surrogate_grad(at: Params, r: torch.Tensor) -> Params:
-        # d/dw <f(w, x), r> at w = at  ==  J_f(at, x)^T r
-        return grad(lambda p: (logits(p) * r).sum())(at)
-
-    g = grad(loss)(params)
+    f_w, jac_t_w = vjp(logits, params)           # J_f(w)^T r is jac_t_w(r)
+    r_w, loss = residual(f_w)
+    (g,) = jac_t_w(r_w)
     if variant == "sgd":
-        return g
+        return g, loss
     perturbed = _add_scaled(params, g, rho / (_global_norm(g) + 1e-12))
-    if variant == "sam":
-        return grad(loss)(perturbed)
-    if variant == "lsam":
-        return surrogate_grad(params, residual(perturbed))
-    return surrogate_grad(perturbed, residual(params))  # jsam
+    if variant == "lsam":                        # J_f(w)^T r(f(w + eps))
+        return jac_t_w(residual(logits(perturbed))[0])[0], loss
+    f_p, jac_t_p = vjp(logits, perturbed)
+    if variant == "sam":                         # J_f(w + eps)^T r(f(w + eps))
+        return jac_t_p(residual(f_p)[0])[0], loss
+    return jac_t_p(r_w)[0], loss                 # jsam: J_f(w + eps)^T r(f(w))
+
+
+def _batch_gradient_inplace(model: nn.Module, loss_fn: LossFn, variant: str, rho: float,
+                            x: torch.Tensor, y: torch.Tensor) -> tuple[Params, torch.Tensor]:
+    """Mini-batch version of ``_batch_gradient`` with plain autograd, moving the model's own
+    weights to w + eps and back (as the SAM optimizer does): the same math with less overhead
+    for small networks. BatchNorm statistics are only updated by the first forward pass."""
+    names, params = zip(*[(k, p) for k, p in model.named_parameters() if p.requires_grad])
+
+    def residual(f: torch.Tensor) -> torch.Tensor:
+        f = f.detach().requires_grad_(True)
+        return torch.autograd.grad(loss_fn(f, y), f)[0]  # dl/df, (B, C), carries the 1/B
+
+    f_w = model(x)
+    loss = loss_fn(f_w, y)
+    r_w = residual(f_w)
+    g = torch.autograd.grad(f_w, params, r_w)
+    if variant == "sgd":
+        return dict(zip(names, g)), loss.detach()
+    saved = [p.detach().clone() for p in params]
+    scale = float(rho / (torch.sqrt(sum((gi * gi).sum() for gi in g)) + 1e-12))
+    with torch.no_grad():
+        for p, gi in zip(params, g):
+            p.add_(gi, alpha=scale)
+    try:
+        with frozen_bn_stats(model):
+            f_p = model(x)                              # logits at w + eps
+            r_p = residual(f_p)
+            if variant != "lsam":                       # Jacobian at w + eps
+                grads = torch.autograd.grad(f_p, params, r_p if variant == "sam" else r_w)
+    finally:
+        with torch.no_grad():
+            for p, w in zip(params, saved):
+                p.copy_(w)
+    if variant == "lsam":                               # Jacobian at w, residual at w + eps
+        with frozen_bn_stats(model):
+            grads = torch.autograd.grad(model(x), params, r_p)
+    return dict(zip(names, grads)), loss.detach()
 
 
 def family_gradient(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor, *,
                     variant: str, rho: float, per_example: bool = True,
-                    chunk_size: int | None = None) -> Params:
+                    chunk_size: int | None = None, return_loss: bool = False):
     """Gradient of the mean loss over (x, y) under one SAM-family ``variant``, at the model's
-    current parameters. Returns ``{name: tensor}`` shaped like ``model.named_parameters()``.
+    current parameters. Returns ``{name: tensor}`` shaped like ``model.named_parameters()``
+    (and the mean loss at w when ``return_loss``).
 
     ``loss_fn(logits, y)`` must be a *mean* over the batch (e.g. ``F.cross_entropy``).
     ``per_example=True`` (1-SAM) vmaps the computation over examples; ``chunk_size`` bounds the
@@ -83,22 +122,24 @@ def family_gradient(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     if rho < 0:
         raise ValueError(f"rho must be non-negative, got {rho}")
-    params = {k: p.detach() for k, p in model.named_parameters()}
-    buffers = {k: b.detach() for k, b in model.named_buffers()}
     if not per_example or variant == "sgd":
-        return _batch_gradient(model, loss_fn, variant, rho, params, buffers, x, y)
+        grads, loss = _batch_gradient_inplace(model, loss_fn, variant, rho, x, y)
+    else:
+        params = {k: p.detach() for k, p in model.named_parameters()}
+        buffers = {k: b.detach() for k, b in model.named_buffers()}
 
-    def one(xi: torch.Tensor, yi: torch.Tensor) -> Params:
-        return _batch_gradient(model, loss_fn, variant, rho, params, buffers, xi[None], yi[None])
+        def one(xi: torch.Tensor, yi: torch.Tensor) -> tuple[Params, torch.Tensor]:
+            return _batch_gradient(model, loss_fn, variant, rho, params, buffers, xi[None], yi[None])
 
-    per_ex = vmap(one, chunk_size=chunk_size)(x, y)
-    return {k: g.mean(0) for k, g in per_ex.items()}
+        per_ex, losses = vmap(one, chunk_size=chunk_size)(x, y)
+        grads, loss = {k: g.mean(0) for k, g in per_ex.items()}, losses.mean()
+    return (grads, loss) if return_loss else grads
 
 
 def set_gradients(model: nn.Module, grads: Params) -> None:
     """Write ``grads`` into ``p.grad`` so any torch optimizer can take the step."""
     for name, p in model.named_parameters():
-        p.grad = grads[name].detach().clone()
+        p.grad = grads[name].detach()
 
 
 def make_family_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, *,
@@ -108,12 +149,11 @@ def make_family_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn
     ``optimizer.step()`` (so weight decay, momentum and schedulers stay the base optimizer's)."""
 
     def step(xb: torch.Tensor, yb: torch.Tensor) -> float:
-        with torch.no_grad():
-            loss = float(loss_fn(model(xb), yb))
-        set_gradients(model, family_gradient(model, loss_fn, xb, yb, variant=variant, rho=rho,
-                                             per_example=per_example, chunk_size=chunk_size))
+        grads, loss = family_gradient(model, loss_fn, xb, yb, variant=variant, rho=rho,
+                                      per_example=per_example, chunk_size=chunk_size, return_loss=True)
+        set_gradients(model, grads)
         optimizer.step()
-        return loss
+        return float(loss)
 
     return step
 

@@ -29,7 +29,8 @@ def metrics_from(result) -> dict:
     norms = last.groupby("method")[["last_layer_norm", "feature_norm"]].mean()
     means = {m: float(np.mean(v)) for m, v in best.items()}
     gain = means["sam"] - means["sgd"]
-    share = {m: (means[m] - means["sgd"]) / gain if gain > 0 else float("nan")
+    # Undefined (None) when SAM has no gain to share: the claims that use it then fail.
+    share = {m: (means[m] - means["sgd"]) / gain if gain > 0 else None
              for m in ("jsam", "lsam", "sgd_penalties")}
     return {
         "seeds": result.settings.seeds,
@@ -40,6 +41,14 @@ def metrics_from(result) -> dict:
         "two_layer_final_norms": norms.to_dict(orient="index"),
         "two_layer_gradient_gap": max(result.gradient_gaps),
     }
+
+
+def _pct(share: float | None) -> str:
+    return "undefined (no SAM gain)" if share is None else f"{share:.0%}"
+
+
+def _at_least(share: float | None, bound: float) -> bool:
+    return share is not None and share >= bound
 
 
 def judge_claims(m: dict, preset: str) -> list[Claim]:
@@ -62,9 +71,10 @@ def judge_claims(m: dict, preset: str) -> list[Claim]:
               judge(preset, bool(np.all(np.diff(ratios) > 0)))),
         Claim("jsam-keeps-gain", "J-SAM (Jacobian only) keeps SAM's gain; L-SAM (logit only) "
               "behaves like SGD", "J-SAM ≈ SAM, L-SAM ≈ SGD (CIFAR-10, Sec. 4)",
-              f"share of SAM's gain: J-SAM {share['jsam']:.0%} (≥ {JSAM_MIN_SHARE:.0%}), "
-              f"L-SAM {share['lsam']:.0%} (≤ {LSAM_MAX_SHARE:.0%})",
-              judge(preset, share["jsam"] >= JSAM_MIN_SHARE and share["lsam"] <= LSAM_MAX_SHARE)),
+              f"share of SAM's gain: J-SAM {_pct(share['jsam'])} (≥ {JSAM_MIN_SHARE:.0%}), "
+              f"L-SAM {_pct(share['lsam'])} (≤ {LSAM_MAX_SHARE:.0%})",
+              judge(preset, _at_least(share["jsam"], JSAM_MIN_SHARE)
+                    and share["lsam"] is not None and share["lsam"] <= LSAM_MAX_SHARE)),
         Claim("two-layer-penalty", "Two-layer linear net: J-SAM = SGD + penalty on last-layer "
               "weights and features", "exact identity (Sec. 4.2)",
               f"max gradient gap {m['two_layer_gradient_gap']:.1e}; final ||v|| "
@@ -73,7 +83,7 @@ def judge_claims(m: dict, preset: str) -> list[Claim]:
               judge(preset, m["two_layer_gradient_gap"] < MAX_GRADIENT_GAP and smaller)),
         Claim("penalties-recover-gain", "SGD + last-layer-weight and feature-norm penalties "
               "recovers most of SAM's gain", "largely recovers SAM's gain (CIFAR-10, Sec. 5)",
-              f"share of SAM's gain: {share['sgd_penalties']:.0%} (≥ {PENALTY_MIN_SHARE:.0%}); "
+              f"share of SAM's gain: {_pct(share['sgd_penalties'])} (≥ {PENALTY_MIN_SHARE:.0%}); "
               f"best acc {mean_std(best['sgd_penalties'], 100)}",
-              judge(preset, share["sgd_penalties"] >= PENALTY_MIN_SHARE)),
+              judge(preset, _at_least(share["sgd_penalties"], PENALTY_MIN_SHARE))),
     ]

@@ -67,7 +67,7 @@ class Config:
     device: str = "auto"                     # "auto" (CUDA if present) | "cpu" | "cuda" | "cuda:N"
     data_dir: str | None = None              # paper preset: folder holding cifar-10-batches-py/
     results_path: str | None = None          # where to write the results JSON (None: nowhere)
-    threads: int = 1                         # torch CPU threads (0 = torch's default)
+    threads: int = 1                         # torch CPU threads (0 means the torch default)
     n_seeds: int | None = None               # seeds averaged over (cpu: 5)
     epochs: int | None = None                # passes over the training set (cpu: 60, paper: 200)
     n_train: int | None = None               # keep only this many training examples (None: all)

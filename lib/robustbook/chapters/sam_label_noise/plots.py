@@ -34,7 +34,7 @@ def deep_curves(result, methods=("sgd", "sam", "lsam", "jsam", "sgd_penalties"))
         ax.set(xlabel="epoch", ylabel=ylabel)
     axes[0][0].set_title("Test accuracy under label noise")
     axes[0][1].set_title("Memorisation of wrong labels")
-    sns.move_legend(axes[0][1], "lower right", fontsize="small", title=None)
+    sns.move_legend(axes[0][1], "upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", title=None)
     return fig
 
 
@@ -47,10 +47,10 @@ def best_vs_final(result):
     fig, axes = subplots(1, width=9, height=3.8)
     ax = axes[0][0]
     sns.barplot(data=data, y="Method", x="acc", hue="when", errorbar="sd", ax=ax, alpha=0.8)
-    sns.stripplot(data=data, y="Method", x="acc", hue="when", dodge=True, ax=ax, color="k",
-                  size=3, legend=False)
+    sns.stripplot(data=data, y="Method", x="acc", hue="when", dodge=True, ax=ax, size=3, legend=False,
+                  palette={"best (early-stopped)": "k", "final epoch": "k"})
     ax.set(xlabel="clean test accuracy (%)", ylabel="", title="Best vs. final accuracy (bars: mean ± std over seeds)")
-    sns.move_legend(ax, "lower left", title=None, fontsize="small")
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.0, 1.0), title=None, fontsize="small")
     return fig
 
 

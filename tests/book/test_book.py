@@ -1,0 +1,101 @@
+"""The book: table of contents, bibliography, the jupyter-book build (warnings are errors) and a
+real browser (Debian's chromium driven by Playwright) opening every chapter page."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from robustbook.book.runner import build_book
+from robustbook.chapters import CHAPTERS, implemented
+from tests.conftest import BOOK_CHAPTERS, executed_chapter
+
+pytestmark = pytest.mark.xdist_group("book")
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _toc_files(node) -> list[str]:
+    files = [node["file"]] if isinstance(node, dict) and "file" in node else []
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    for child in children:
+        files += _toc_files(child)
+    return files
+
+
+def test_toc_lists_exactly_the_written_chapters(root):
+    files = _toc_files(yaml.safe_load((root / "_toc.yml").read_text()))
+    listed = sorted(f for f in files if f.startswith("book/chapters/"))
+    assert listed == sorted(f"book/chapters/{c.stem}" for c in implemented())
+    for f in files:
+        if not f.startswith("book/chapters/"):
+            assert (root / f"{f}.md").is_file(), f"_toc.yml lists {f} but no {f}.md exists"
+    for c in implemented():
+        assert (root / "notebooks" / f"{c.stem}.ipynb").is_file()
+
+
+def test_bibliography_has_every_paper(root):
+    bib = (root / "book" / "references.bib").read_text()
+    for c in CHAPTERS.values():
+        assert f"{{{c.bibkey}," in bib and c.arxiv in bib, c.slug
+
+
+@pytest.fixture(scope="module")
+def built_book(root, tmp_path_factory) -> Path:
+    for c in implemented():
+        executed_chapter(c.slug)  # cached: the claims tests' execution is reused
+    out = tmp_path_factory.mktemp("book")
+    proc = build_book(root, out, capture=True)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    return out / "_build" / "html"
+
+
+@pytest.mark.book
+def test_book_builds_with_every_chapter(built_book):
+    assert (built_book / "index.html").is_file()
+    for c in implemented():
+        assert (built_book / "book" / "chapters" / f"{c.stem}.html").is_file()
+
+
+@pytest.mark.book
+def test_chapter_pages_render_figures_and_claims_in_a_real_browser(built_book, in_ci):
+    if not Path(CHROMIUM).exists():
+        if in_ci:
+            pytest.fail(f"{CHROMIUM} missing in CI: .ci/run should have installed chromium")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+        for c in implemented():
+            record = json.loads((BOOK_CHAPTERS / f"{c.stem}.results.json").read_text())
+            page.goto((built_book / "book" / "chapters" / f"{c.stem}.html").as_uri())
+            assert c.title.split("?")[0] in page.title()
+            widths = page.eval_on_selector_all("article img", "imgs => imgs.map(i => i.naturalWidth)")
+            assert len(widths) >= 4 and all(w > 100 for w in widths), widths
+            table = page.locator("table", has=page.locator("th", has_text="verdict"))
+            assert table.count() == 1
+            rows = table.locator("tbody tr")
+            assert rows.count() == len(record["claims"])
+            for i, claim in enumerate(record["claims"]):
+                assert claim["id"] in rows.nth(i).inner_text()
+            shot = BOOK_CHAPTERS / f".{c.stem}.png"
+            page.screenshot(path=str(shot), full_page=False)
+        browser.close()
+
+
+def test_failed_run_leaves_no_complete_looking_result(tmp_path, root):
+    """A run that fails in a cell (paper preset, no data) reports chapter and cell and leaves only
+    the partial notebook."""
+    from robustbook.book.runner import execute_chapter
+
+    outcome = execute_chapter("sam-label-noise", {"preset": "paper", "data_dir": str(tmp_path)},
+                              tmp_path, root=root)
+    assert not outcome.ok and outcome.results is None
+    assert "01_sam-label-noise failed in cell" in outcome.error
+    assert "FileNotFoundError" in outcome.error and "cifar-10-batches-py" in outcome.error
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["01_sam-label-noise.failed.ipynb"], names
