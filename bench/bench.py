@@ -13,7 +13,6 @@ import json
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import pandas as pd
 import torch
@@ -25,6 +24,7 @@ from robustbook.models import MLP
 from robustbook.optim import SAM
 from robustbook.optim.penalties import make_penalized_step
 from robustbook.optim.sam_family import make_family_step
+from robustbook.train import standard_step
 
 
 def chapter_times(reuse: bool) -> pd.DataFrame:
@@ -84,19 +84,8 @@ def step_costs(repeats: int = 300, threads: int = 1) -> pd.DataFrame:
         return lambda m: make_family_step(m, opt(m), F.cross_entropy, variant=variant, rho=0.5,
                                           per_example=per_example)
 
-    def plain_sgd(m):
-        o = opt(m)
-
-        def step(xb, yb):
-            o.zero_grad()
-            loss = F.cross_entropy(m(xb), yb)
-            loss.backward()
-            o.step()
-            return loss.item()
-        return step
-
     builders = {
-        "SGD (plain torch loop)": plain_sgd,
+        "SGD (plain torch loop)": lambda m: standard_step(m, opt(m), F.cross_entropy),
         "SAM optimizer (first_step/second_step)": _sam_optimizer_step,
         "SGD via family_gradient": family("sgd", False),
         "SAM, mini-batch (family_gradient)": family("sam", False),

@@ -36,6 +36,20 @@ class History:
         return self.metrics[name][-1]
 
 
+def standard_step(model: nn.Module, optimizer: torch.optim.Optimizer,
+                  loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> StepFn:
+    """The ordinary ``step(xb, yb) -> loss``: zero grads, forward, backward, optimizer step."""
+
+    def step(xb: torch.Tensor, yb: torch.Tensor) -> float:
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        return float(loss.detach())
+
+    return step
+
+
 def minibatches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
     """Indices of one shuffled epoch over n examples, in batches (the last one may be smaller)."""
     order = torch.randperm(n, generator=generator)

@@ -11,7 +11,7 @@ from robustbook.optim.penalties import (
     make_penalized_step,
 )
 from robustbook.runtime import choose_device, set_threads
-from robustbook.train import History, accuracy, fit, minibatches
+from robustbook.train import History, accuracy, fit, minibatches, standard_step
 
 
 def test_minibatches_cover_every_index_once():
@@ -43,15 +43,7 @@ def _fit_once(seed):
     torch.manual_seed(seed)
     x, y = torch.randn(64, 5), torch.randint(0, 3, (64,))
     model = MLP(5, 8, 3)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-
-    def step(xb, yb):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
+    step = standard_step(model, torch.optim.SGD(model.parameters(), lr=0.1), F.cross_entropy)
     return fit(model, x, y, step, epochs=3, batch_size=16, generator=torch.Generator().manual_seed(seed),
                evaluate=lambda m: {"acc": accuracy(m, x, y)})
 

@@ -142,7 +142,7 @@ def linear_weight_ratios(s: Settings) -> pd.DataFrame:
                                     F.binary_cross_entropy_with_logits, variant="sam", rho=rho)
             h = fit(model, split.x_train, y, step, epochs=s.linear_steps, batch_size=LINEAR_N,
                     generator=torch.Generator().manual_seed(seed),
-                    evaluate=lambda m, rho=rho: _weight_ratio(m, split, rho))
+                    evaluate=lambda m, rho=rho, split=split: _weight_ratio(m, split, rho))
             frame = pd.DataFrame(h.metrics).assign(rho=rho, seed=seed)
             frames.append(frame.rename_axis("step").reset_index())
     return pd.concat(frames, ignore_index=True)
@@ -184,7 +184,8 @@ def two_layer_norms(s: Settings, rho: float = 0.1, width: int = 20) -> pd.DataFr
             step = make_family_step(model, torch.optim.SGD(model.parameters(), lr=LINEAR_LR),
                                     F.binary_cross_entropy_with_logits, variant=variant, rho=rho)
             h = fit(model, split.x_train, y, step, epochs=s.linear_steps, batch_size=LINEAR_N,
-                    generator=torch.Generator().manual_seed(seed), evaluate=lambda m: _norms(m, split))
+                    generator=torch.Generator().manual_seed(seed),
+                    evaluate=lambda m, split=split: _norms(m, split))
             frames.append(pd.DataFrame(h.metrics).assign(method=variant, seed=seed)
                           .rename_axis("step").reset_index())
     return pd.concat(frames, ignore_index=True)

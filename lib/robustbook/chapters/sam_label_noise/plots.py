@@ -55,17 +55,30 @@ def best_vs_final(result):
 
 
 def linear_ratios(result):
-    """Linear toy: clean/noisy ratio of SAM gradient weights over training, one line per rho."""
-    data = result.linear.assign(rho=result.linear["rho"].map(lambda r: f"ρ = {r:g}"))
-    fig, axes = subplots(2, width=5.2)
-    sns.lineplot(data=data, x="step", y="ratio", hue="rho", errorbar="sd", ax=axes[0][0],
+    """Linear toy: mean SAM gradient weight of clean and of noisy examples over training (rho = 0,
+    i.e. SGD, against the largest rho), their ratio per rho, and the ratio averaged over training."""
+    lin = result.linear
+    fig, axes = subplots(3, width=4.4)
+    rhos = sorted(lin["rho"].unique())
+    both = lin[lin["rho"].isin([rhos[0], rhos[-1]])].melt(
+        id_vars=["step", "seed", "rho"], value_vars=["clean_weight", "noisy_weight"],
+        var_name="examples", value_name="weight")
+    both = both.assign(examples=both["examples"].str.replace("_weight", ""),
+                       rho=both["rho"].map(lambda r: "SGD (ρ = 0)" if r == 0 else f"SAM, ρ = {r:g}"))
+    sns.lineplot(data=both, x="step", y="weight", hue="rho", style="examples", errorbar="sd",
+                 ax=axes[0][0], palette=[COLORS["sgd"], COLORS["sam"]])
+    axes[0][0].set(xlabel="gradient step (full batch)", ylabel="mean gradient weight σ(·)",
+                   title="Per-example gradient weights")
+    axes[0][0].legend(title=None, fontsize="x-small")
+    ratio = lin.assign(rho=lin["rho"].map(lambda r: f"ρ = {r:g}"))
+    sns.lineplot(data=ratio, x="step", y="ratio", hue="rho", errorbar="sd", ax=axes[0][1],
                  palette="viridis")
-    axes[0][0].set(xlabel="gradient step (full batch)", ylabel="mean weight clean / noisy",
+    axes[0][1].set(xlabel="gradient step (full batch)", ylabel="mean weight clean / noisy",
                    title="SAM up-weights clean examples")
-    axes[0][0].legend(title=None, fontsize="small")
-    summary = result.linear.groupby(["rho", "seed"])[["ratio", "test_acc"]].mean().reset_index()
-    sns.pointplot(data=summary, x="rho", y="ratio", errorbar="sd", ax=axes[0][1], color="C0")
-    axes[0][1].set(xlabel="SAM radius ρ", ylabel="ratio, averaged over training",
+    axes[0][1].legend(title=None, fontsize="x-small")
+    summary = lin.groupby(["rho", "seed"])["ratio"].mean().reset_index()
+    sns.pointplot(data=summary, x="rho", y="ratio", errorbar="sd", ax=axes[0][2], color="C0")
+    axes[0][2].set(xlabel="SAM radius ρ", ylabel="clean / noisy, averaged over training",
                    title="The ratio rises with ρ")
     return fig
 
@@ -84,7 +97,7 @@ def two_layer_norms(result):
     return fig
 
 
-def explore(label_noise_rate: float, rho: float, epochs: int = 25, seed: int = 0):
+def explore(label_noise_rate: float, rho: float, epochs: int, seed: int):
     """Explorer: SGD vs SAM vs J-SAM on digits for one seed at the chosen noise rate and rho."""
     s = Config(label_noise_rate=label_noise_rate, rho=rho, epochs=epochs, seed=seed, n_seeds=1).resolve()
     split = experiments.load_split(s, seed)
