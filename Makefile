@@ -27,6 +27,7 @@ book: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/bench_agreement.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests bench

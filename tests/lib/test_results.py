@@ -70,3 +70,19 @@ def test_parse_value_and_run_key(root):
     assert parse_value("[0, 1]") == [0, 1] and parse_value("1-sam") == "1-sam"
     nb = root / "notebooks" / "01_sam-label-noise.ipynb"
     assert run_key(nb, {"seed": 1}) == run_key(nb, {"seed": 1}) != run_key(nb, {"seed": 2})
+
+
+def test_library_hash_ignores_other_chapters_but_not_capability_code(tmp_path):
+    from robustbook.book.runner import library_hash
+
+    for rel in ("optim/sam.py", "chapters/__init__.py", "chapters/one/__init__.py", "chapters/two/x.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(f"# {rel}\n")
+    before = library_hash("pkg.chapters.one", tmp_path)
+    (tmp_path / "chapters/two/x.py").write_text("# edited\n")
+    assert library_hash("pkg.chapters.one", tmp_path) == before
+    (tmp_path / "chapters/one/__init__.py").write_text("# edited\n")
+    after_own = library_hash("pkg.chapters.one", tmp_path)
+    assert after_own != before
+    (tmp_path / "optim/sam.py").write_text("# edited\n")
+    assert library_hash("pkg.chapters.one", tmp_path) != after_own

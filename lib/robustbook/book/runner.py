@@ -66,19 +66,28 @@ def validate_params(info: ChapterInfo, params: dict[str, Any]):
         raise ValueError(f"chapter {info.slug}: {e}") from None
 
 
-def library_hash() -> str:
+def library_hash(chapter_module: str | None = None, lib_dir: Path = LIB_DIR) -> str:
+    """Hash of the library's source: every module except *other* chapters' glue packages, so that
+    writing chapter 05 does not invalidate chapter 01's finished run (capability modules, shared by
+    all chapters, always count)."""
+    chapters_dir = lib_dir / "chapters"
+    own = chapters_dir / chapter_module.rsplit(".", 1)[-1] if chapter_module else None
     digest = hashlib.sha256()
-    for path in sorted(LIB_DIR.rglob("*.py")):
-        digest.update(path.relative_to(LIB_DIR).as_posix().encode())
+    for path in sorted(lib_dir.rglob("*.py")):
+        inside_chapters = chapters_dir in path.parents and path.parent != chapters_dir
+        if inside_chapters and (own is None or own not in (path, *path.parents)):
+            continue
+        digest.update(path.relative_to(lib_dir).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def run_key(notebook: Path, params: dict[str, Any]) -> str:
-    """Content hash of (notebook source, parameters, library source): same key, same run."""
+def run_key(notebook: Path, params: dict[str, Any], chapter_module: str | None = None) -> str:
+    """Content hash of (notebook source, parameters, library source as seen by this chapter):
+    same key, same run."""
     digest = hashlib.sha256(notebook.read_bytes())
     digest.update(json.dumps(params, sort_keys=True, default=str).encode())
-    digest.update(library_hash().encode())
+    digest.update(library_hash(chapter_module).encode())
     return digest.hexdigest()
 
 
@@ -134,7 +143,7 @@ def execute_chapter(slug: str, params: dict[str, Any] | None = None, out_dir: Pa
     stem = name or info.stem
     notebook, results = out_dir / f"{stem}.ipynb", out_dir / f"{stem}.results.json"
     staging, failed = out_dir / f".{stem}.running.ipynb", out_dir / f"{stem}.failed.ipynb"
-    key = run_key(source, params)
+    key = run_key(source, params, info.module)
     if not force and _is_cached(results, notebook, key):
         return RunOutcome(slug, True, notebook, results, 0.0, cached=True)
     for stale in (notebook, results, failed):

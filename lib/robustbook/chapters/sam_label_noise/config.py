@@ -8,11 +8,10 @@ chapter for ``cpu`` (hyperparameters chosen on validation seeds 100-101, never o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
-from robustbook.runtime import VALID_DEVICES
+from robustbook.book.config import check, check_common, fill_from_preset
 
-PRESET_NAMES = ("smoke", "cpu", "paper")
 SAM_MODES = ("batch", "1-sam")
 OVERRIDABLE = ("n_seeds", "epochs", "n_train", "label_noise_rate", "rho", "sam_mode", "lr",
                "momentum", "weight_decay", "batch_size", "weight_penalty", "feature_penalty")
@@ -84,40 +83,30 @@ class Config:
     linear_rhos: tuple = (0.0, 0.5, 1.0, 2.0, 5.0)  # rho grid of the linear toy (first must be 0)
 
     def __post_init__(self) -> None:
-        _check(self.preset in PRESET_NAMES, f"preset must be one of {PRESET_NAMES}, got {self.preset!r}")
-        _check(self.device.split(":")[0] in VALID_DEVICES, f"device must be one of {VALID_DEVICES}, "
-               f"got {self.device!r}")
-        _check(self.label_noise_rate is None or 0 <= self.label_noise_rate < 1,
+        check_common(self)
+        check(self.label_noise_rate is None or 0 <= self.label_noise_rate < 1,
                f"label_noise_rate must be in [0, 1), got {self.label_noise_rate}")
-        _check(0 <= self.linear_noise_rate < 0.5,
+        check(0 <= self.linear_noise_rate < 0.5,
                f"linear_noise_rate must be in [0, 0.5) (binary labels), got {self.linear_noise_rate}")
-        _check(self.sam_mode in (None, *SAM_MODES), f"sam_mode must be one of {SAM_MODES}, got {self.sam_mode!r}")
+        check(self.sam_mode in (None, *SAM_MODES), f"sam_mode must be one of {SAM_MODES}, got {self.sam_mode!r}")
         for name in ("rho", "lr", "momentum", "weight_decay", "weight_penalty", "feature_penalty"):
             value = getattr(self, name)
-            _check(value is None or value >= 0, f"{name} must be >= 0, got {value}")
+            check(value is None or value >= 0, f"{name} must be >= 0, got {value}")
         for name in ("n_seeds", "epochs", "batch_size", "n_train"):
             value = getattr(self, name)
-            _check(value is None or (isinstance(value, int) and value >= 1),
+            check(value is None or (isinstance(value, int) and value >= 1),
                    f"{name} must be a positive integer, got {value!r}")
-        _check(self.threads >= 0, f"threads must be >= 0, got {self.threads}")
         rhos = tuple(self.linear_rhos)
-        _check(len(rhos) >= 2 and rhos[0] == 0 and list(rhos) == sorted(rhos),
+        check(len(rhos) >= 2 and rhos[0] == 0 and list(rhos) == sorted(rhos),
                f"linear_rhos must start at 0 and increase, got {rhos}")
         object.__setattr__(self, "linear_rhos", rhos)
 
     def resolve(self) -> Settings:
         """Fill every ``None`` knob from the preset."""
         preset = PRESETS[self.preset]
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "results_path"}
-        for name in OVERRIDABLE:
-            if values[name] is None:
-                values[name] = preset[name]
+        values = fill_from_preset(self, PRESETS, OVERRIDABLE)
         return Settings(dataset=preset["dataset"], linear_steps=preset["linear_steps"], **values)
 
     def with_(self, **changes) -> Config:
         return replace(self, **changes)
 
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
