@@ -1,0 +1,153 @@
+"""Chapter 03's figures and explorer. Each function draws one figure from a ``Result``; axes in
+probit scale are labelled in % (the tick at Phi^-1(p) reads p)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from robustbook.book.plotting import colors_for, subplots
+from robustbook.chapters.agreement_foundation.experiments import (
+    ENSEMBLE_LABELS,
+    ENSEMBLES,
+    METHOD_LABELS,
+    METHODS,
+)
+from robustbook.shift import probit
+
+COLORS = colors_for([*ENSEMBLES, "accuracy", "agreement"])
+METHOD_COLORS = colors_for(list(METHODS))
+TICKS = np.array([0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98])
+
+
+def default_shift(result) -> str:
+    """The first corruption at the middle severity (the shift the static figures show)."""
+    s = result.settings
+    severity = sorted(s.severities)[len(s.severities) // 2]
+    names = result.lines["shift"].unique().tolist()
+    wanted = f"{s.corruptions[0]}-{severity}"
+    return wanted if wanted in names else names[0]
+
+
+def _select(frame: pd.DataFrame, **where) -> pd.DataFrame:
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in where.items():
+        mask &= (frame[column] == value).to_numpy()
+    return frame[mask]
+
+
+def _probit_axes(ax, lo: float, hi: float) -> None:
+    ticks = TICKS[(TICKS >= lo) & (TICKS <= hi)]
+    ax.set_xticks(probit(ticks), [f"{100 * t:g}" for t in ticks])
+    ax.set_yticks(probit(ticks), [f"{100 * t:g}" for t in ticks])
+    ax.set_xlim(probit(lo), probit(hi))
+    ax.set_ylim(probit(lo), probit(hi))
+
+
+def lines_panel(ax, result, ensemble: str, shift: str, seed: int) -> None:
+    """Probit ID vs OOD: models' accuracy (dots), pairs' agreement (small dots), both fitted
+    lines, and y = x."""
+    sel = dict(ensemble=ensemble, shift=shift, seed=seed)
+    models, pairs = _select(result.models, **sel), _select(result.pairs, **sel)
+    line = _select(result.lines, **sel).iloc[0]
+    ax.scatter(probit(pairs["agr_id"]), probit(pairs["agr_ood"]), s=6, alpha=0.35,
+               color=COLORS["agreement"], label="agreement (pairs)")
+    ax.scatter(probit(models["acc_id"]), probit(models["acc_ood"]), s=22, edgecolor="k", lw=0.4,
+               color=COLORS["accuracy"], label="accuracy (models)", zorder=3)
+    x = np.linspace(probit(0.03), probit(0.99), 10)
+    ax.plot(x, line.acc_slope * x + line.acc_bias, color=COLORS["accuracy"], lw=2,
+            label=f"acc. line: {line.acc_slope:.2f}x{line.acc_bias:+.2f}, R² {line.acc_r2:.2f}")
+    if not np.isnan(line.agr_slope):
+        ax.plot(x, line.agr_slope * x + line.agr_bias, color=COLORS["agreement"], lw=2, ls="--",
+                label=f"agr. line: {line.agr_slope:.2f}x{line.agr_bias:+.2f}, R² {line.agr_r2:.2f}")
+    ax.plot(x, x, color="0.5", lw=0.8, ls=":", label="y = x")
+    lo = max(0.03, min(models[["acc_id", "acc_ood"]].min().min(), pairs[["agr_id", "agr_ood"]].min().min()) - 0.03)
+    _probit_axes(ax, lo, 0.99)
+    ax.set(xlabel="ID accuracy / agreement (%, probit scale)",
+           ylabel="OOD accuracy / agreement (%, probit scale)", title=ENSEMBLE_LABELS[ensemble])
+    ax.legend(fontsize="x-small", loc="upper left")
+
+
+def agreement_lines(result, shift: str | None = None, seed: int | None = None):
+    """One panel per ensemble: accuracy and agreement on the probit scale with both lines."""
+    shift = shift or default_shift(result)
+    seed = result.settings.seeds[0] if seed is None else seed
+    fig, axes = subplots(3, width=4.6, height=4.4)
+    for ax, ensemble in zip(axes[0], ENSEMBLES):
+        lines_panel(ax, result, ensemble, shift, seed)
+    fig.suptitle(f"Shift {shift}, seed {seed}: does agreement follow the accuracy line?")
+    return fig
+
+
+def _seed_means(result, measure: str) -> pd.DataFrame:
+    g = result.errors.groupby(["ensemble", "method", "seed"])[measure].mean().reset_index()
+    return g.assign(Ensemble=g["ensemble"].map(ENSEMBLE_LABELS), Method=g["method"].map(METHOD_LABELS))
+
+
+def method_errors(result, measure: str = "mae"):
+    """Error of every estimator per ensemble (bars: mean ± std over seeds; dots: seeds)."""
+    data = _seed_means(result, measure)
+    palette = {ENSEMBLE_LABELS[e]: COLORS[e] for e in ENSEMBLES}
+    fig, axes = subplots(1, width=9.5, height=3.8)
+    ax = axes[0][0]
+    order = dict(order=[METHOD_LABELS[m] for m in METHODS], hue_order=list(palette))
+    sns.barplot(data=data, x="Method", y=measure, hue="Ensemble", palette=palette, errorbar="sd",
+                ax=ax, alpha=0.85, **order)
+    sns.stripplot(data=data, x="Method", y=measure, hue="Ensemble", dodge=True, ax=ax, size=3,
+                  legend=False, palette={k: "k" for k in palette}, **order)
+    unit = "accuracy points" if measure == "mae" else "% of OOD accuracy"
+    ax.set(xlabel="", ylabel=f"{measure.upper()} ({unit})",
+           title="OOD-accuracy estimation error, averaged over shifts")
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.0, 1.0), title=None, fontsize="small")
+    return fig
+
+
+def errors_by_severity(result, methods=("aline_d", "naive", "atc")):
+    """MAE vs corruption severity, per ensemble (mean over corruptions; band ±1 std over seeds)."""
+    e = result.errors[result.errors["method"].isin(methods) & (result.errors["severity"] > 0)]
+    e = e.groupby(["ensemble", "method", "seed", "severity"])["mae"].mean().reset_index()
+    e = e.assign(Ensemble=e["ensemble"].map(ENSEMBLE_LABELS), Method=e["method"].map(METHOD_LABELS))
+    fig, axes = subplots(len(methods), width=4.2, height=3.4, sharey=True)
+    for ax, m in zip(axes[0], methods):
+        sns.lineplot(data=e[e["method"] == m], x="severity", y="mae", hue="Ensemble", marker="o",
+                     palette={ENSEMBLE_LABELS[k]: COLORS[k] for k in ENSEMBLES}, errorbar="sd",
+                     hue_order=[ENSEMBLE_LABELS[k] for k in ENSEMBLES], ax=ax, legend=m == methods[-1])
+        ax.set(xlabel="corruption severity", ylabel="MAE (accuracy points)", title=METHOD_LABELS[m])
+        ax.set_xticks(sorted(e["severity"].unique()))
+    sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.0, 1.0), title=None, fontsize="small")
+    return fig
+
+
+def predicted_vs_true(result, ensemble: str = "random_head", seed: int | None = None):
+    """Each method's estimate against the true OOD accuracy, every model and shift of one seed."""
+    seed = result.settings.seeds[0] if seed is None else seed
+    m = result.models[(result.models["ensemble"] == ensemble) & (result.models["seed"] == seed)]
+    fig, axes = subplots(3, nrows=2, width=3.4, height=3.2, sharex=True, sharey=True)
+    for ax, method in zip(axes.flat, METHODS):
+        ax.scatter(100 * m["acc_ood"], 100 * m[f"est_{method}"], s=5, alpha=0.5,
+                   color=METHOD_COLORS[method])
+        ax.plot([0, 100], [0, 100], color="0.4", lw=0.8, ls=":")
+        ax.set(title=METHOD_LABELS[method], xlabel="true OOD accuracy (%)", ylabel="estimate (%)",
+               xlim=(0, 100), ylim=(0, 100))
+    fig.suptitle(f"Estimates vs. truth: {ENSEMBLE_LABELS[ensemble]} ensemble, all shifts, seed {seed}")
+    return fig
+
+
+def explorer_view(result):
+    """A ``draw(ensemble, corruption, severity, seed)`` for ``widgets.explorer``: the chosen
+    ensemble's lines on the chosen shift, and each method's error there (precomputed: instant)."""
+    def draw(ensemble: str, corruption: str, severity: int, seed: int) -> None:
+        shift = f"{corruption}-{severity}"
+        fig, axes = subplots(2, width=4.8, height=4.2)
+        lines_panel(axes[0][0], result, ensemble, shift, seed)
+        err = _select(result.errors, ensemble=ensemble, shift=shift, seed=seed)
+        sns.barplot(data=err.assign(Method=err["method"].map(METHOD_LABELS)), x="mae", y="Method",
+                    hue="Method", palette={METHOD_LABELS[k]: METHOD_COLORS[k] for k in METHODS},
+                    ax=axes[0][1], legend=False)
+        axes[0][1].set(xlabel="MAE on this shift (accuracy points)", ylabel="",
+                       title=f"{shift}, seed {seed}")
+        plt.show()
+
+    return draw

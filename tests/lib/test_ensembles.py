@@ -1,0 +1,70 @@
+"""robustbook.ensembles: the batched (vmapped) trainer equals a Python loop of separate models."""
+
+import pytest
+import torch
+from torch import nn
+
+from robustbook.ensembles import (
+    concat_schedules,
+    epoch_schedule,
+    init_stacked,
+    predict_batched,
+    train_batched,
+    train_looped,
+)
+
+
+def _data(n=96, d=12, c=4):
+    gen = torch.Generator().manual_seed(0)
+    return torch.randn(n, d, generator=gen), torch.randint(0, c, (n,), generator=gen)
+
+
+def _mixed_schedule(n: int):
+    """Six models: different epochs, two data orders, and two with their own subsets."""
+    gen = torch.Generator().manual_seed(1)
+    a = epoch_schedule(n, epochs=[1, 3, 2, 0], batch_size=16, order_seeds=[5, 5, 6, 7])
+    subsets = [torch.randperm(n, generator=gen)[:40] for _ in range(2)]
+    b = epoch_schedule(n, epochs=[4, 2], batch_size=16, order_seeds=[5, 5], subsets=subsets)
+    return concat_schedules([a, b])
+
+
+@pytest.mark.parametrize("make_model", [lambda: nn.Linear(12, 4),
+                                        lambda: nn.Sequential(nn.Linear(12, 8), nn.Tanh(), nn.Linear(8, 4))])
+def test_batched_training_equals_a_loop_of_separate_models(make_model):
+    x, y = _data()
+    schedule = _mixed_schedule(len(y))
+    template, params = init_stacked(make_model, [10, 11, 12, 13, 14, 15])
+    sgd = dict(lr=0.1, momentum=0.9, weight_decay=1e-3)
+    batched = train_batched(template, params, x, y, schedule, **sgd)
+    looped = train_looped(template, params, x, y, schedule, **sgd)
+    for name in params:
+        torch.testing.assert_close(batched[name], looped[name], atol=1e-5, rtol=1e-5)
+        # the model with 0 epochs is untouched; the others moved
+        torch.testing.assert_close(batched[name][3], params[name][3])
+        assert not torch.equal(batched[name][0], params[name][0])
+    logits = predict_batched(template, batched, x, batch_size=50)
+    assert logits.shape == (6, len(y), 4)
+    torch.testing.assert_close(logits.argmax(-1), predict_batched(template, looped, x).argmax(-1))
+
+
+def test_schedule_counts_orders_and_subsets():
+    s = epoch_schedule(50, epochs=[2, 1, 2], batch_size=8, order_seeds=[0, 0, 1])
+    assert s.batches.shape == (3, 12, 8)                    # 6 full batches per epoch, last dropped
+    assert s.steps().tolist() == [12, 6, 12]
+    assert torch.equal(s.batches[0, :6], s.batches[1, :6])  # same order seed, same order
+    assert not torch.equal(s.batches[0], s.batches[2])
+    subset = torch.arange(10, 26)
+    t = epoch_schedule(50, epochs=[3], batch_size=8, order_seeds=[0], subsets=[subset])
+    assert set(t.batches[0].flatten().tolist()) == set(subset.tolist())
+    with pytest.raises(ValueError, match="cannot fill a batch"):
+        epoch_schedule(50, epochs=[1], batch_size=8, order_seeds=[0], subsets=[torch.arange(4)])
+
+
+def test_init_stacked_seeds_each_model_and_leaves_global_rng_alone():
+    before = torch.random.get_rng_state()
+    _, params = init_stacked(lambda: nn.Linear(3, 2), [1, 2, 1])
+    assert torch.equal(torch.random.get_rng_state(), before)
+    w = params["weight"]
+    assert w.shape == (3, 2, 3) and torch.equal(w[0], w[2]) and not torch.equal(w[0], w[1])
+    torch.manual_seed(1)
+    assert torch.equal(nn.Linear(3, 2).weight.detach(), w[0])
