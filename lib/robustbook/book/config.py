@@ -3,7 +3,7 @@ knobs left at ``None`` from the preset. Chapters keep their own fields and range
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from robustbook.runtime import VALID_DEVICES
@@ -35,3 +35,20 @@ def fill_from_preset(config: Any, presets: dict[str, dict], overridable: tuple[s
         if values[name] is None:
             values[name] = preset[name]
     return values
+
+
+@dataclass(frozen=True)
+class CommonSettings:
+    """The resolved fields every chapter has; a chapter's ``Settings`` subclasses this and adds
+    its own knobs. ``seeds`` are ``seed, seed + 1, ..., seed + n_seeds - 1``."""
+
+    preset: str
+    seed: int
+    device: str
+    data_dir: str | None
+    threads: int
+    n_seeds: int
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(range(self.seed, self.seed + self.n_seeds))

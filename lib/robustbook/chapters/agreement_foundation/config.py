@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from robustbook.book.config import check, check_common, fill_from_preset
+from robustbook.book.config import CommonSettings, check, check_common, fill_from_preset
 from robustbook.data.cifar_shifts import CIFAR10_C_CORRUPTIONS
 
 OVERRIDABLE = ("n_seeds", "n_models", "min_epochs", "max_epochs", "lr", "batch_size",
@@ -22,16 +22,10 @@ CPU_CORRUPTIONS = ("gaussian_noise", "impulse_noise", "defocus_blur", "elastic_t
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(CommonSettings):
     """Every knob resolved to a concrete value (what ``run`` uses)."""
 
-    preset: str
-    seed: int
-    device: str
-    data_dir: str | None
-    threads: int
     backbone: str             # "digits-mlp" (cpu, smoke) or "open_clip" (paper)
-    n_seeds: int
     n_models: int
     min_epochs: int
     max_epochs: int
@@ -47,10 +41,6 @@ class Settings:
     pretrain_epochs: int
     clip_model: str
     clip_pretrained: str
-
-    @property
-    def seeds(self) -> list[int]:
-        return list(range(self.seed, self.seed + self.n_seeds))
 
 
 _CPU = dict(backbone="digits-mlp", n_seeds=5, n_models=24, min_epochs=1, max_epochs=16, lr=0.005,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from robustbook.book.config import check, check_common, fill_from_preset
+from robustbook.book.config import CommonSettings, check, check_common, fill_from_preset
 
 TUPLE_KNOBS = ("budgets", "label_noise", "clip_budgets", "clip_pools", "caption_noise")
 OVERRIDABLE = ("n_seeds", "budgets", "bucket_size", "label_noise", "dim", "lr", "weight_decay", "batch_size",
@@ -20,15 +20,9 @@ OVERRIDABLE = ("n_seeds", "budgets", "bucket_size", "label_noise", "dim", "lr", 
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(CommonSettings):
     """Every knob resolved to a concrete value (what ``run`` uses)."""
 
-    preset: str
-    seed: int
-    device: str
-    data_dir: str | None
-    threads: int
-    n_seeds: int
     budgets: tuple[int, ...]
     bucket_size: int
     label_noise: tuple[float, ...]
@@ -47,10 +41,6 @@ class Settings:
     scale_tau: bool
     clip_data: str           # "digits" (cpu, smoke) or "webdataset" (paper: shards in data_dir)
     clip_warmup: int
-
-    @property
-    def seeds(self) -> list[int]:
-        return list(range(self.seed, self.seed + self.n_seeds))
 
     @property
     def clip_seed_list(self) -> list[int]:

@@ -11,22 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from robustbook.book.config import check, check_common, fill_from_preset
+from robustbook.book.config import CommonSettings, check, check_common, fill_from_preset
 
 OVERRIDABLE = ("n_seeds", "n_train", "epochs", "lr", "n_eval")
 DEFAULT_MTEB_TASKS = "STSBenchmark,SICK-R,SciFact,NFCorpus"
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(CommonSettings):
     """Every knob resolved to a concrete value (what ``run`` uses)."""
 
-    preset: str
-    seed: int
-    device: str
-    data_dir: str | None
-    threads: int
-    n_seeds: int
     n_train: int
     epochs: int
     lr: float
@@ -41,10 +35,6 @@ class Settings:
     mteb_tasks: str
     max_tokens: int
     train_lm: bool          # False at paper: the pretrained LM is used as is (zero-shot)
-
-    @property
-    def seeds(self) -> list[int]:
-        return list(range(self.seed, self.seed + self.n_seeds))
 
     @property
     def mteb_task_names(self) -> list[str]:

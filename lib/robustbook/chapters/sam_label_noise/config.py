@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from robustbook.book.config import check, check_common, fill_from_preset
+from robustbook.book.config import CommonSettings, check, check_common, fill_from_preset
 
 SAM_MODES = ("batch", "1-sam")
 OVERRIDABLE = ("n_seeds", "epochs", "n_train", "label_noise_rate", "rho", "sam_mode", "lr",
@@ -18,16 +18,10 @@ OVERRIDABLE = ("n_seeds", "epochs", "n_train", "label_noise_rate", "rho", "sam_m
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(CommonSettings):
     """Every knob resolved to a concrete value (what ``run`` uses)."""
 
-    preset: str
-    seed: int
-    device: str
-    data_dir: str | None
-    threads: int
     dataset: str            # "digits" (cpu, smoke) or "cifar10" (paper)
-    n_seeds: int
     epochs: int
     n_train: int | None     # None = the whole training split
     label_noise_rate: float
@@ -42,10 +36,6 @@ class Settings:
     linear_noise_rate: float
     linear_rhos: tuple[float, ...]
     linear_steps: int
-
-    @property
-    def seeds(self) -> list[int]:
-        return list(range(self.seed, self.seed + self.n_seeds))
 
 
 _COMMON = dict(dataset="digits", n_train=None, label_noise_rate=0.6, rho=0.5, sam_mode="batch",
