@@ -47,60 +47,78 @@ def chapter_times(reuse: bool) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _time_step(step, x, y, repeats: int) -> float:
-    for _ in range(5):
+def sync_device(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _time_step(step, x, y, repeats: int, device: torch.device) -> float:
+    for _ in range(3):
         step(x, y)
+    sync_device(device)
     start = time.perf_counter()
     for _ in range(repeats):
         step(x, y)
+    sync_device(device)
     return (time.perf_counter() - start) / repeats
 
 
-def _sam_optimizer_step(model):
-    opt = SAM(model.parameters(), torch.optim.SGD, rho=0.5, lr=0.05, momentum=0.9, weight_decay=5e-4)
-
-    def step(x, y):
-        F.cross_entropy(model(x), y).backward()
-        opt.first_step(zero_grad=True)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.second_step(zero_grad=True)
-        return loss.item()
-
-    return step
-
-
-def step_costs(repeats: int = 300, threads: int = 1) -> pd.DataFrame:
-    """Seconds per training step on chapter 01's network (MLP 64-256-10, batch 32), and the ratio
-    to one SGD step. The floor for SAM is 2x (two forward-backward passes)."""
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    x, y = torch.randn(32, 64), torch.randint(0, 10, (32,))
+def sam_family_builders(rho: float, lr: float, chunk_size: int | None = None) -> dict:
+    """{name: build(model) -> step(x, y)} for SGD, the SAM optimizer, the SAM-family variants
+    (mini-batch and 1-SAM) and SGD + penalties, all with SGD(momentum 0.9, weight decay 5e-4)."""
 
     def opt(m):
-        return torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+        return torch.optim.SGD(m.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+
+    def sam_optimizer(m):
+        sam = SAM(m.parameters(), torch.optim.SGD, rho=rho, lr=lr, momentum=0.9, weight_decay=5e-4)
+
+        def step(x, y):
+            F.cross_entropy(m(x), y).backward()
+            sam.first_step(zero_grad=True)
+            F.cross_entropy(m(x), y).backward()
+            sam.second_step(zero_grad=True)
+
+        return step
 
     def family(variant, per_example):
-        return lambda m: make_family_step(m, opt(m), F.cross_entropy, variant=variant, rho=0.5,
-                                          per_example=per_example)
+        return lambda m: make_family_step(m, opt(m), F.cross_entropy, variant=variant, rho=rho,
+                                          per_example=per_example, chunk_size=chunk_size)
 
-    builders = {
-        "SGD (plain torch loop)": lambda m: standard_step(m, opt(m), F.cross_entropy),
-        "SAM optimizer (first_step/second_step)": _sam_optimizer_step,
-        "SGD via family_gradient": family("sgd", False),
+    return {
+        "SGD": lambda m: standard_step(m, opt(m), F.cross_entropy),
+        "SAM optimizer (first_step/second_step)": sam_optimizer,
         "SAM, mini-batch (family_gradient)": family("sam", False),
         "L-SAM, mini-batch": family("lsam", False),
         "J-SAM, mini-batch": family("jsam", False),
-        "SAM, 1-SAM per-example (vmap)": family("sam", True),
-        "J-SAM, 1-SAM per-example (vmap)": family("jsam", True),
+        "SAM, 1-SAM per example (vmap)": family("sam", True),
+        "J-SAM, 1-SAM per example (vmap)": family("jsam", True),
         "SGD + J-SAM penalties": lambda m: make_penalized_step(m, opt(m), F.cross_entropy,
                                                               weight_penalty=0.1, feature_penalty=0.01),
     }
-    rows = [{"step": name, "ms/step": 1e3 * _time_step(build(MLP(64, 256, 10)), x, y, repeats)}
-            for name, build in builders.items()]
+
+
+def time_steps(builders: dict, make_model, x: torch.Tensor, y: torch.Tensor, repeats: int,
+               device: torch.device | None = None) -> pd.DataFrame:
+    """Milliseconds per step of each builder on a fresh ``make_model()``, and the ratio to the
+    first row (SGD). The floor for SAM is 2x (two forward-backward passes)."""
+    device = device or torch.device("cpu")
+    rows = []
+    for name, build in builders.items():
+        torch.manual_seed(0)
+        seconds = _time_step(build(make_model().to(device)), x, y, repeats, device)
+        rows.append({"step": name, "ms/step": 1e3 * seconds})
     table = pd.DataFrame(rows)
     table["x SGD"] = table["ms/step"] / table["ms/step"].iloc[0]
     return table
+
+
+def step_costs(repeats: int = 300, threads: int = 1) -> pd.DataFrame:
+    """Step costs on chapter 01's network (MLP 64-256-10, batch 32) at its cpu settings."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 64), torch.randint(0, 10, (32,))
+    return time_steps(sam_family_builders(rho=0.5, lr=0.05), lambda: MLP(64, 256, 10), x, y, repeats)
 
 
 def main() -> None:

@@ -22,75 +22,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
+from bench import sam_family_builders, sync_device, time_steps  # bench/bench.py, beside this file
 
 from robustbook.chapters.sam_label_noise import Config, experiments
 from robustbook.data.cifar import write_cifar10_batch
 from robustbook.models import resnet18_gn
-from robustbook.optim import SAM
-from robustbook.optim.penalties import make_penalized_step
-from robustbook.optim.sam_family import make_family_step
-from robustbook.train import standard_step
 
 STEPS_PER_EPOCH = 50_000 // 128 + 1
 
 
-def _sam_optimizer_step(model):
-    opt = SAM(model.parameters(), torch.optim.SGD, rho=0.01, lr=0.01, momentum=0.9, weight_decay=5e-4)
-
-    def step(x, y):
-        F.cross_entropy(model(x), y).backward()
-        opt.first_step(zero_grad=True)
-        F.cross_entropy(model(x), y).backward()
-        opt.second_step(zero_grad=True)
-
-    return step
-
-
 def step_costs(device: torch.device, batch: int, repeats: int) -> pd.DataFrame:
+    """Step costs of the paper's network with the paper's rho and lr, and the 200-epoch projection."""
     x = torch.randn(batch, 3, 32, 32, device=device)
     y = torch.randint(0, 10, (batch,), device=device)
-
-    def opt(m):
-        return torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-
-    def family(variant, per_example):
-        return lambda m: make_family_step(m, opt(m), F.cross_entropy, variant=variant, rho=0.01,
-                                          per_example=per_example, chunk_size=32)
-
-    builders = {
-        "SGD": lambda m: standard_step(m, opt(m), F.cross_entropy),
-        "SAM optimizer (mini-batch)": _sam_optimizer_step,
-        "SAM, mini-batch (family)": family("sam", False),
-        "L-SAM, mini-batch": family("lsam", False),
-        "J-SAM, mini-batch": family("jsam", False),
-        "SAM, 1-SAM (vmap, chunks of 32)": family("sam", True),
-        "J-SAM, 1-SAM (vmap, chunks of 32)": family("jsam", True),
-        "SGD + J-SAM penalties": lambda m: make_penalized_step(m, opt(m), F.cross_entropy,
-                                                              weight_penalty=0.1, feature_penalty=0.01),
-    }
-    rows = []
-    for name, build in builders.items():
-        torch.manual_seed(0)
-        step = build(resnet18_gn(10).to(device))
-        for _ in range(3):
-            step(x, y)
-        _sync(device)
-        start = time.perf_counter()
-        for _ in range(repeats):
-            step(x, y)
-        _sync(device)
-        seconds = (time.perf_counter() - start) / repeats
-        rows.append({"step": name, "ms/step": 1e3 * seconds,
-                     "200 epochs of CIFAR-10 (h)": seconds * STEPS_PER_EPOCH * 200 / 3600})
-    table = pd.DataFrame(rows)
-    table.insert(2, "x SGD", table["ms/step"] / table["ms/step"].iloc[0])
+    table = time_steps(sam_family_builders(rho=0.01, lr=0.01, chunk_size=32), lambda: resnet18_gn(10),
+                       x, y, repeats, device)
+    table["200 epochs of CIFAR-10 (h)"] = table["ms/step"] / 1e3 * STEPS_PER_EPOCH * 200 / 3600
     return table
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def paper_path(device: torch.device, n_train: int, n_test: int, epochs: int, methods: list[str]) -> pd.DataFrame:
@@ -108,7 +56,7 @@ def paper_path(device: torch.device, n_train: int, n_test: int, epochs: int, met
         for method in methods:
             start = time.perf_counter()
             frame = experiments.train_one(method, split, s, 0, device)
-            _sync(device)
+            sync_device(device)
             seconds = time.perf_counter() - start
             rows.append({"method": method, "sam_mode": s.sam_mode, "n_train": n_train, "epochs": epochs,
                          "seconds": seconds, "s per epoch": seconds / epochs,
