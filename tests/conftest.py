@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from robustbook.book.runner import execute_chapter, project_root
 from robustbook.chapters import get_chapter
+from robustbook.runner import execute_chapter, project_root
 
 ROOT = project_root(Path(__file__).parent)
 BOOK_CHAPTERS = ROOT / "book" / "chapters"

@@ -3,6 +3,7 @@
     robustbook run sam-label-noise -p label_noise_rate 0.4 -p seed 3
     robustbook book [--jobs 2] [--no-build]
     robustbook list
+    robustbook sync-params     # notebooks' parameters cells from the chapters' Config
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ from pathlib import Path
 
 import yaml
 
-from robustbook.book.runner import build_book, execute_chapter, execute_many, project_root
 from robustbook.chapters import CHAPTERS, get_chapter, implemented
+from robustbook.runner import (
+    build_book,
+    execute_chapter,
+    execute_many,
+    project_root,
+    sync_parameters_cell,
+)
 
 
 def parse_value(text: str):
@@ -95,6 +102,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync_params(args: argparse.Namespace) -> int:
+    for info in implemented():
+        if sync_parameters_cell(info.slug):
+            print(f"rewrote the parameters cell of notebooks/{info.stem}.ipynb")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="robustbook", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     book.add_argument("--no-build", action="store_true", help="execute only, skip jupyter-book")
     book.set_defaults(func=cmd_book)
     sub.add_parser("list", help="chapters, presets, last results").set_defaults(func=cmd_list)
+    sub.add_parser("sync-params", help="rewrite each notebook's parameters cell from its Config "
+                   "(help text is written once, in the chapter's config module)").set_defaults(
+        func=cmd_sync_params)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

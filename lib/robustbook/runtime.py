@@ -1,12 +1,9 @@
-"""Runtime helpers: device choice, seeding + determinism, thread count, timers, offline guards."""
+"""Runtime helpers: device choice, seeding + determinism, thread count."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
-import time
-from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -53,32 +50,3 @@ def set_threads(threads: int) -> int:
     if threads > 0:
         torch.set_num_threads(threads)
     return torch.get_num_threads()
-
-
-def offline_mode() -> None:
-    """Forbid hub downloads: every model or dataset must come from disk (see the book's rules)."""
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
-        os.environ[var] = "1"
-
-
-class Timer:
-    """Wall-clock timer: ``with Timer() as t: ...; t.seconds``."""
-
-    def __enter__(self) -> Timer:
-        self.start = time.perf_counter()
-        self.seconds = 0.0
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self.start
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int) -> Iterator[None]:
-    """Temporarily run torch with ``threads`` intra-op threads."""
-    before = torch.get_num_threads()
-    set_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from robustbook.book.runner import build_book
 from robustbook.chapters import CHAPTERS, implemented
+from robustbook.runner import build_book
 from tests.conftest import BOOK_CHAPTERS, executed_chapter
 
 pytestmark = pytest.mark.xdist_group("book")
@@ -96,7 +96,7 @@ def test_chapter_pages_render_figures_and_claims_in_a_real_browser(built_book, i
 def test_failed_run_leaves_no_complete_looking_result(tmp_path, root):
     """A run that fails in a cell (paper preset, no data) reports chapter and cell and leaves only
     the partial notebook."""
-    from robustbook.book.runner import execute_chapter
+    from robustbook.runner import execute_chapter
 
     outcome = execute_chapter("sam-label-noise", {"preset": "paper", "data_dir": str(tmp_path)},
                               tmp_path, root=root)

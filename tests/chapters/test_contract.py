@@ -1,9 +1,10 @@
 """The chapter contract (DESIGN.md §3), checked the same way for every written chapter:
-the parameters cell lists exactly the Config fields, the source notebook is clean and cites its
-paper, nbval re-checks the claims table of a smoke execution, and the cpu results carry provenance.
-Each chapter's own test file checks its science."""
+the parameters cell is rendered from the Config (help text written once), the source notebook is
+clean, cites its paper and shows its pre-registered verdicts before it runs, every notebook runs
+top to bottom under plain papermill with live explorers (no static mode), nbval re-checks the claims
+table of that smoke execution, and the cpu results carry provenance and verdicts: every finding's
+verdict equals its pre-registration, every check passes."""
 
-import ast
 import dataclasses
 import json
 import subprocess
@@ -13,48 +14,72 @@ import papermill as pm
 import pytest
 import torch
 
+from robustbook.book.config import parameters_cell
+from robustbook.book.widgets import STATIC_ENV
 from robustbook.chapters import implemented
 from tests.conftest import executed_chapter
 
 CHAPTERS = [pytest.param(c, id=c.slug, marks=pytest.mark.xdist_group(c.slug)) for c in implemented()]
-REQUIRED_FIRST = ["preset", "seed", "device", "data_dir", "results_path"]
+REQUIRED_FIRST = ["preset", "seed", "device", "data_dir", "results_path", "threads", "n_seeds"]
+CHAPTER_EXPORTS = {"SLUG", "EXPECTED", "PRESETS", "Config", "Settings", "Result", "run"}
 
 
 def _source(root, info):
     return root / "notebooks" / f"{info.stem}.ipynb"
 
 
-@pytest.mark.parametrize("info", CHAPTERS)
-def test_parameters_cell_lists_exactly_the_config_fields(root, info):
-    params = pm.inspect_notebook(str(_source(root, info)))
-    fields = dataclasses.fields(info.load().Config)
-    assert list(params) == [f.name for f in fields]
-    assert list(params)[:5] == REQUIRED_FIRST
-    for f in fields:
-        default = ast.literal_eval(params[f.name]["default"])
-        assert default == f.default or (isinstance(default, list) and tuple(default) == f.default), f.name
-        assert params[f.name]["help"], f"parameter {f.name} has no help comment"
+def _cells(root, info):
+    return json.loads(_source(root, info).read_text())["cells"]
 
 
 @pytest.mark.parametrize("info", CHAPTERS)
-def test_source_notebook_is_clean_tagged_and_cites_its_paper(root, info):
-    cells = json.loads(_source(root, info).read_text())["cells"]
-    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+def test_parameters_cell_is_rendered_from_the_config(root, info):
+    """The help text lives once, in config.py; `robustbook sync-params` rewrites the cell."""
+    config = info.load().Config
+    tagged = [c for c in _cells(root, info) if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1
+    assert "".join(tagged[0]["source"]).strip() == parameters_cell(config), (
+        "parameters cell differs from Config: run `robustbook sync-params`")
+    params = pm.inspect_notebook(str(_source(root, info)))
+    assert list(params) == [f.name for f in dataclasses.fields(config)]
+    assert list(params)[:7] == REQUIRED_FIRST
+    assert all(p["help"] for p in params.values()), "every parameter needs a help comment"
+
+
+@pytest.mark.parametrize("info", CHAPTERS)
+def test_chapter_module_exports_the_kit_names(info):
+    module = info.load()
+    assert CHAPTER_EXPORTS <= set(module.__all__), CHAPTER_EXPORTS - set(module.__all__)
+    assert module.SLUG == info.slug
+    hints = module.Result.__annotations__
+    assert "settings" in hints and hints["settings"] in ("Settings", module.Settings)
+
+
+@pytest.mark.parametrize("info", CHAPTERS)
+def test_source_notebook_is_clean_tagged_cites_and_preregisters(root, info):
+    cells = _cells(root, info)
+    sources = ["".join(c["source"]) for c in cells]
     assert not any(c.get("outputs") or c.get("execution_count") for c in cells if c["cell_type"] == "code")
-    assert any("# NBVAL_CHECK_OUTPUT" in "".join(c["source"]) and "claims_table" in "".join(c["source"])
-               for c in cells)
-    assert "".join(cells[0]["source"]).startswith(f"# {info.number:02d} · ")
-    assert any(f"{{cite}}`{info.bibkey}`" in "".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    assert sources[0].startswith(f"# {info.number:02d} · ")
+    assert any(f"{{cite}}`{info.bibkey}`" in s for c, s in zip(cells, sources) if c["cell_type"] == "markdown")
+    last_code = [s for c, s in zip(cells, sources) if c["cell_type"] == "code"][-1]
+    assert last_code.startswith("# NBVAL_CHECK_OUTPUT") and "claims_table" in last_code
+    prereg = next(i for i, s in enumerate(sources) if "preregistration_table(" in s)
+    first_run = next(i for i, s in enumerate(sources) if "chapter.run(" in s)
+    assert prereg < first_run, "pre-registered verdicts must be shown before the chapter runs"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("info", CHAPTERS)
-def test_nbval_rechecks_the_claims_table_of_a_smoke_execution(tmp_path, root, monkeypatch, info):
+def test_smoke_runs_live_under_plain_papermill_and_nbval_rechecks_it(tmp_path, root, monkeypatch, info):
+    """The way a JupyterLab or papermill user runs it: no ROBUSTBOOK_STATIC, live explorers."""
     executed = tmp_path / f"{info.stem}.smoke.ipynb"
-    monkeypatch.setenv("ROBUSTBOOK_STATIC", "1")
+    monkeypatch.delenv(STATIC_ENV, raising=False)
     pm.execute_notebook(str(_source(root, info)), str(executed), parameters={"preset": "smoke"},
                         cwd=str(tmp_path), progress_bar=False, kernel_name="python3")
+    outputs = [o for c in json.loads(executed.read_text())["cells"] for o in c.get("outputs", [])]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs), (
+        "the explorer did not render a live widget")
     proc = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:xdist", "-p",
                            "no:cacheprovider", "-o", "addopts=", str(executed)],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
@@ -64,12 +89,21 @@ def test_nbval_rechecks_the_claims_table_of_a_smoke_execution(tmp_path, root, mo
 
 @pytest.mark.chapter
 @pytest.mark.parametrize("info", CHAPTERS)
-def test_cpu_results_carry_provenance(info):
+def test_cpu_results_carry_provenance_and_the_preregistered_verdicts(info):
     record = executed_chapter(info.slug)
-    assert set(record) >= {"chapter", "params", "metrics", "claims", "env", "wall_s", "run_key"}
+    assert set(record) >= {"chapter", "params", "metrics", "claims", "counts", "env", "wall_s", "run_key"}
     assert record["chapter"] == info.slug and record["params"]["preset"] == "cpu" and record["wall_s"] > 0
     assert record["env"]["packages"]["torch"] == torch.__version__.split("+")[0]
     assert record["env"]["git"]
+    expected = info.load().EXPECTED
+    findings = [c for c in record["claims"] if c["kind"] == "finding"]
+    assert [c["id"] for c in findings] == list(expected), "findings and pre-registrations differ"
     for claim in record["claims"]:
-        assert set(claim) >= {"id", "statement", "paper", "measured", "holds"}
-        assert claim["holds"] in (True, False), f"claim {claim['id']} was not judged at preset cpu"
+        if claim["kind"] == "check":
+            assert claim["holds"] is True, f"check {claim['id']} fails: {claim['measured']}"
+        else:
+            k, n = claim["seeds"]
+            assert n >= 1 and 0 <= k <= n
+            assert claim["holds"] == expected[claim["id"]].holds, (
+                f"finding {claim['id']}: pre-registered {expected[claim['id']].holds}, measured "
+                f"{claim['holds']}: {claim['measured']}")

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from robustbook.book.results import ChapterRun, Claim, claims_table, judge, mean_std, write_json_atomic
-from robustbook.book.runner import run_key, validate_params
 from robustbook.chapters import CHAPTERS, get_chapter, implemented
 from robustbook.cli import main, parse_value
+from robustbook.runner import run_key, validate_params
 
 
 def test_atomic_write_never_leaves_a_partial_file(tmp_path):
@@ -73,7 +73,7 @@ def test_parse_value_and_run_key(root):
 
 
 def test_library_hash_ignores_other_chapters_but_not_capability_code(tmp_path):
-    from robustbook.book.runner import library_hash
+    from robustbook.runner import library_hash
 
     for rel in ("optim/sam.py", "chapters/__init__.py", "chapters/one/__init__.py", "chapters/two/x.py"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)

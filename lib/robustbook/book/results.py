@@ -1,8 +1,10 @@
-"""The chapter contract's results: claims, the "paper vs. this run" table, provenance, atomic JSON.
+"""The chapter contract's results record: provenance and atomic JSON.
 
 Results JSON (DESIGN.md §3):
-    {chapter, params, metrics, claims: [{id, statement, paper, measured, holds}], env, wall_s}
-``holds`` is ``None`` at preset ``smoke``: claims are only judged at ``cpu`` or ``paper``.
+    {chapter, params, metrics, claims: [{id, kind, statement, paper, measured, holds, expected,
+     expected_why, seeds}], counts, env, wall_s}
+``holds`` is ``None`` at preset ``smoke``: claims are only judged at ``cpu`` or ``paper``
+(``robustbook.book.claims``).
 """
 
 from __future__ import annotations
@@ -14,34 +16,15 @@ import platform
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-JUDGED_PRESETS = ("cpu", "paper")
+from robustbook.book.claims import Claim, counts
+
 PACKAGES = ("robustbook", "torch", "numpy", "scikit-learn", "papermill", "transformers")
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One row of the "paper vs. this run" table.
-
-    ``paper``: the paper's number and setting; ``measured``: this run's number (mean ± std over
-    seeds where it matters); ``holds``: True / False, or None when not judged (preset smoke)."""
-
-    id: str
-    statement: str
-    paper: str
-    measured: str
-    holds: bool | None
-
-
-def judge(preset: str, condition: bool) -> bool | None:
-    """A claim's verdict: ``condition`` at judged presets, ``None`` (not judged) at smoke."""
-    return bool(condition) if preset in JUDGED_PRESETS else None
 
 
 def mean_std(values, scale: float = 1.0, digits: int = 1) -> str:
@@ -118,8 +101,8 @@ def _jsonable(value: Any) -> Any:
 class ChapterRun:
     """Times one chapter run and writes its results record.
 
-    ``run = ChapterRun("sam-label-noise", config)`` at the top of the notebook;
-    ``run.finish(metrics, claims, results_path)`` at the end returns the record and, when
+    ``book_run = ChapterRun(chapter.SLUG, config)`` at the top of the notebook;
+    ``book_run.finish(result, results_path)`` at the end returns the record and, when
     ``results_path`` is set, writes it atomically (nothing is written if the run fails before).
     """
 
@@ -128,26 +111,19 @@ class ChapterRun:
         self.params = dataclasses.asdict(params) if dataclasses.is_dataclass(params) else dict(params)
         self.started = time.perf_counter()
 
-    def finish(self, metrics: dict[str, Any], claims: list[Claim],
-               results_path: str | Path | None = None) -> dict[str, Any]:
+    def finish(self, result: Any, results_path: str | Path | None = None) -> dict[str, Any]:
+        """The record of ``result`` (a ``ChapterResult``: metrics and claims); written atomically
+        to ``results_path`` when it is set."""
+        claims: list[Claim] = result.claims
         record = {
             "chapter": self.chapter,
             "params": self.params,
-            "metrics": metrics,
+            "metrics": result.metrics,
             "claims": [dataclasses.asdict(c) for c in claims],
+            "counts": counts(claims),
             "env": environment(),
             "wall_s": round(time.perf_counter() - self.started, 2),
         }
         if results_path:
             write_json_atomic(results_path, record)
         return record
-
-
-def claims_table(claims: list[Claim]) -> pd.DataFrame:
-    """The "paper vs. this run" table as a DataFrame (one row per claim)."""
-    verdict = {True: "✓ holds", False: "✗ does not hold", None: "not judged (smoke preset)"}
-    return pd.DataFrame(
-        [{"claim": c.statement, "paper": c.paper, "this run": c.measured, "verdict": verdict[c.holds]}
-         for c in claims],
-        index=pd.Index([c.id for c in claims]),
-    )

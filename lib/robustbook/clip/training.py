@@ -9,7 +9,8 @@ from collections.abc import Iterable
 import open_clip
 import torch
 
-from robustbook.scaling_laws.budget import budget_batches, cosine_lr
+from robustbook.optim.schedule import warmup_cosine
+from robustbook.scaling_laws.budget import budget_batches
 
 MAX_LOGIT_SCALE = 4.6052  # ln(100): open_clip's trainer clamps the learned temperature here
 
@@ -52,7 +53,7 @@ def train_on_batches(model: torch.nn.Module, batches: Iterable[tuple[torch.Tenso
     iterable: in-memory index batches or a stream of shards). Batches of one pair are skipped
     (a contrastive loss needs two). Returns the per-step losses."""
     opt = torch.optim.AdamW(param_groups(model, weight_decay), lr=lr)
-    schedule = cosine_lr(opt, total_steps, warmup_steps)
+    schedule = warmup_cosine(opt, total_steps, warmup_steps)
     step = contrastive_step(model, opt, autocast_dtype=autocast_dtype)
     model.train()
     losses = []

@@ -15,6 +15,7 @@ import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
+from robustbook.optim.schedule import warmup_cosine
 from robustbook.train import History, fit
 
 
@@ -51,15 +52,6 @@ def lm_targets(input_ids: torch.Tensor, pad_id: int) -> torch.Tensor:
     return input_ids.masked_fill(input_ids == pad_id, -100)
 
 
-def _warmup_cosine(total_steps: int, warmup: int):
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total_steps - warmup)
-        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-    return factor
-
-
 def train_causal_lm(model: GPT2LMHeadModel, input_ids: torch.Tensor, *, pad_id: int, epochs: int,
                     batch_size: int, lr: float, weight_decay: float = 0.01,
                     generator: torch.Generator, progress: bool | str = False) -> History:
@@ -69,7 +61,7 @@ def train_causal_lm(model: GPT2LMHeadModel, input_ids: torch.Tensor, *, pad_id: 
     input_ids = input_ids.to(device)
     steps = epochs * math.ceil(len(input_ids) / batch_size)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
-    schedule = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_cosine(steps, max(1, steps // 20)))
+    schedule = warmup_cosine(opt, steps, max(1, steps // 20))
 
     def step(xb: torch.Tensor, yb: torch.Tensor) -> float:
         loss = model(input_ids=xb, attention_mask=(xb != pad_id).long(), labels=yb).loss

@@ -4,7 +4,6 @@ budget of samples seen (``budget``)."""
 
 from robustbook.scaling_laws.budget import (
     budget_batches,
-    cosine_lr,
     linear_errors,
     sample_stream,
     train_linear_runs,
@@ -21,6 +20,6 @@ from robustbook.scaling_laws.law import (
     utility_error,
 )
 
-__all__ = ["Curve", "LawFit", "best_first", "budget_batches", "cosine_lr", "effective_data_error",
+__all__ = ["Curve", "LawFit", "best_first", "budget_batches", "effective_data_error",
            "fit_law", "frontier", "linear_errors", "mixture_error", "mixture_exponents", "passes",
            "pool_errors", "sample_stream", "train_linear_runs", "utility_error"]

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from robustbook.optim.schedule import warmup_cosine
+
 
 def sample_stream(pool_size: int, samples_seen: int, generator: torch.Generator) -> torch.Tensor:
     """(samples_seen,) indices into a pool of ``pool_size``: fresh permutations back to back,
@@ -33,17 +35,6 @@ def budget_batches(pool_size: int, samples_seen: int, batch_size: int,
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     return list(sample_stream(pool_size, samples_seen, generator).split(batch_size))
-
-
-def cosine_lr(optimizer: torch.optim.Optimizer, total_steps: int,
-              warmup_steps: int = 0) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up then cosine decay of every group's lr to 0 over ``total_steps``."""
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def _init_linear(d_in: int, n_classes: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,7 +64,7 @@ def train_linear_runs(xs: Sequence[torch.Tensor], ys: Sequence[torch.Tensor], *,
     b = torch.stack([i[1] for i in inits]).to(device).requires_grad_()
     opt = torch.optim.SGD([w, b], lr=lr, momentum=momentum, weight_decay=weight_decay)
     batches = streams.split(batch_size, dim=1)
-    schedule = cosine_lr(opt, len(batches))
+    schedule = warmup_cosine(opt, len(batches))
     rows = torch.arange(len(xs), device=device)[:, None]
     for idx in batches:                                                            # idx: (R, B)
         logits = torch.bmm(x_all[rows, idx], w) + b[:, None, :]                    # (R, B, C)

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robustbook.book.config import parameters_cell
 from robustbook.book.results import write_json_atomic
 from robustbook.book.widgets import STATIC_ENV
 from robustbook.chapters import ChapterInfo, get_chapter
 
-LIB_DIR = Path(__file__).resolve().parents[1]
+LIB_DIR = Path(__file__).resolve().parent
 KERNEL_START_ERRORS = ("Kernel died before replying", "Kernel didn't respond", "timed out waiting")
 
 
@@ -191,3 +192,20 @@ def build_book(root: Path, output: Path, *, capture: bool = False) -> subprocess
     return subprocess.run([str(jupyter_book), "build", str(root), "--path-output", str(output),
                            "--warningiserror", "--nitpick", "--keep-going"],
                           cwd=root, capture_output=capture, text=True)
+
+
+def sync_parameters_cell(slug: str, root: Path | None = None) -> bool:
+    """Rewrite the ``parameters`` cell of the chapter's source notebook from its ``Config`` (the
+    help text lives once, in the config module). Returns True when the notebook changed."""
+    import nbformat
+
+    info = get_chapter(slug)
+    path = (root or project_root()) / "notebooks" / f"{info.stem}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    text = parameters_cell(info.load().Config)
+    if cell.source.strip() == text:
+        return False
+    cell.source = text
+    nbformat.write(nb, path)
+    return True
