@@ -18,12 +18,12 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from robustbook.book.runner import execute_chapter, project_root
 from robustbook.chapters import implemented
 from robustbook.models import MLP
 from robustbook.optim import SAM
 from robustbook.optim.penalties import make_penalized_step
 from robustbook.optim.sam_family import make_family_step
+from robustbook.runner import execute_chapter, project_root
 from robustbook.train import standard_step
 
 
