@@ -95,3 +95,15 @@ def test_lm_training_lowers_the_loss_and_is_deterministic():
     assert h1.train_loss[-1] < h1.train_loss[0] - 0.5
     assert h1.train_loss == h2.train_loss
     assert all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters()))
+
+
+def test_tiny_gpt2_init_depends_on_its_seed_only_and_leaves_the_global_rng_alone():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a, b, c = (tiny_gpt2(40, n_layer=1, n_embd=16, seed=s) for s in (7, 7, 8))
+    assert torch.equal(torch.get_rng_state(), before)  # a chapter's other streams are untouched
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a.transformer.wte.weight, c.transformer.wte.weight)
+    torch.manual_seed(999)  # a different global state gives the same weights for the same seed
+    d = tiny_gpt2(40, n_layer=1, n_embd=16, seed=7)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), d.parameters()))

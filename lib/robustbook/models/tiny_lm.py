@@ -36,12 +36,14 @@ def word_tokenizer(vocabulary: Sequence[str], *, pad: str = "<pad>", unk: str = 
 
 def tiny_gpt2(vocab_size: int, *, n_layer: int = 2, n_head: int = 4, n_embd: int = 64,
               n_positions: int = 64, seed: int = 0) -> GPT2LMHeadModel:
-    """A GPT-2 language model with freshly initialised weights (``seed``), no dropout."""
+    """A GPT-2 language model with freshly initialised weights (``seed``), no dropout. The
+    initialisation draws from a forked RNG: torch's global random state is left as it was."""
     config = GPT2Config(vocab_size=vocab_size, n_positions=n_positions, n_embd=n_embd,
                         n_layer=n_layer, n_head=n_head, resid_pdrop=0.0, embd_pdrop=0.0,
                         attn_pdrop=0.0, bos_token_id=None, eos_token_id=None)
-    torch.manual_seed(seed)
-    model = GPT2LMHeadModel(config)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = GPT2LMHeadModel(config)
     model.loss_type = "ForCausalLM"  # transformers cannot infer it from the class name (a warning)
     return model
 

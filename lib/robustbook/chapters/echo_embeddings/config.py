@@ -1,19 +1,19 @@
 """Chapter 05's parameters: ``Config`` (what a user sets) and ``Settings`` (resolved by preset).
 
-Knobs left at ``None`` take the preset's value. ``cpu`` trains a tiny GPT-2 from scratch on the
-synthetic language of ``robustbook.data.synthetic_language`` (training settings chosen on
-development seeds 100-101, claim thresholds on 100-103, never on the reported seeds 0-2). ``paper`` embeds with a pretrained causal LM read
+``cpu`` trains a tiny GPT-2 from scratch on the synthetic language of
+``robustbook.data.synthetic_language`` (training settings and claim thresholds chosen on tuning
+seeds 100-109, never on the reported seeds). ``paper`` embeds with a pretrained causal LM read
 from disk (the paper's Mistral-7B by default) using the paper's zero-shot templates, on the same
 synthetic tasks and on MTEB tasks through the ``mteb`` package (Springer et al., 2024, Sec. 4-5).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
-from robustbook.book.config import CommonSettings, check, check_common, fill_from_preset
+from robustbook.book.config import ChapterConfig, CommonSettings, require, require_positive_ints
 
-OVERRIDABLE = ("n_seeds", "n_train", "epochs", "lr", "n_eval")
 DEFAULT_MTEB_TASKS = "STSBenchmark,SICK-R,SciFact,NFCorpus"
 
 
@@ -34,7 +34,7 @@ class Settings(CommonSettings):
     model_name: str
     mteb_tasks: str
     max_tokens: int
-    train_lm: bool          # False at paper: the pretrained LM is used as is (zero-shot)
+    train_lm: bool          # preset only; False at paper: the pretrained LM is used as is (zero-shot)
 
     @property
     def mteb_task_names(self) -> list[str]:
@@ -43,59 +43,40 @@ class Settings(CommonSettings):
 
 PRESETS: dict[str, dict] = {
     "smoke": {"n_seeds": 2, "n_train": 512, "epochs": 1, "lr": 5e-3, "n_eval": 40, "train_lm": True},
-    "cpu": {"n_seeds": 3, "n_train": 12000, "epochs": 2, "lr": 5e-3, "n_eval": 300, "train_lm": True},
+    "cpu": {"n_seeds": 5, "n_train": 12000, "epochs": 2, "lr": 5e-3, "n_eval": 300, "train_lm": True},
     "paper": {"n_seeds": 1, "n_train": 0, "epochs": 0, "lr": 0.0, "n_eval": 300, "train_lm": False},
 }
 
 
-
 @dataclass(frozen=True)
-class Config:
-    preset: str = "cpu"                      # "smoke" (seconds, plumbing only) | "cpu" | "paper"
-    seed: int = 0                            # first seed; seeds seed .. seed + n_seeds - 1
-    device: str = "auto"                     # "auto" (CUDA if present) | "cpu" | "cuda" | "cuda:N"
-    data_dir: str | None = None              # paper preset: folder holding model_name/ (else HF cache)
-    results_path: str | None = None          # where to write the results JSON (None: nowhere)
-    threads: int = 1                         # torch CPU threads (0 means the torch default)
-    n_seeds: int | None = None               # seeds averaged over (cpu: 3)
-    n_train: int | None = None               # tiny LM training sentences (cpu: 12000)
-    epochs: int | None = None                # passes over the training sentences (cpu: 2)
-    lr: float | None = None                  # AdamW peak learning rate (cpu: 5e-3)
-    n_eval: int | None = None                # triplets / probe test sentences / STS pairs per seed
+class Config(ChapterConfig):
+    SETTINGS: ClassVar[type] = Settings
+    PRESETS: ClassVar[dict[str, dict]] = PRESETS
+
+    data_dir: str | None = None              # paper preset: folder holding model_name/ (None: a path or the HF cache)
+    n_seeds: int | None = None               # reported seeds (None: the preset's value, cpu 5; paper 1)
+    n_train: int | None = None               # tiny LM training sentences (None: the preset's value, cpu 12000)
+    epochs: int | None = None                # passes over the training sentences (None: the preset's value, cpu 2)
+    lr: float | None = None                  # AdamW peak learning rate (None: the preset's value, cpu 5e-3)
+    n_eval: int | None = None                # triplets, probe test sentences and STS pairs per seed (cpu 300)
     repeat_fraction: float = 0.5             # share of training texts repeated as x <sep> x
     n_layer: int = 2                         # tiny GPT-2 layers
-    n_embd: int = 64                         # tiny GPT-2 width (heads: 4)
+    n_embd: int = 64                         # tiny GPT-2 width (4 heads)
     batch_size: int = 64                     # training mini-batch size
     minilm: bool = True                      # add the bidirectional all-MiniLM-L6-v2 reference
     mteb_check: bool = True                  # also score the first seed through the mteb package
-    model_name: str = "mistralai/Mistral-7B-v0.1"  # paper preset: causal LM (folder or HF cache)
+    model_name: str = "mistralai/Mistral-7B-v0.1"  # paper preset: causal LM (a folder or a HF cache id)
     mteb_tasks: str = DEFAULT_MTEB_TASKS     # paper preset: comma-separated MTEB task names
     max_tokens: int = 300                    # paper preset: max tokens per filled template piece
 
-    def __post_init__(self) -> None:
-        check_common(self)
-        for name in ("n_seeds", "n_train", "epochs", "n_eval"):
-            value = getattr(self, name)
-            check(value is None or (isinstance(value, int) and value >= 1),
-                   f"{name} must be a positive integer, got {value!r}")
-        check(self.n_eval is None or self.n_eval >= 20, f"n_eval must be >= 20, got {self.n_eval}")
-        check(self.lr is None or 0 < self.lr <= 1, f"lr must be in (0, 1], got {self.lr}")
-        check(0.0 <= self.repeat_fraction <= 1.0,
-               f"repeat_fraction must be in [0, 1], got {self.repeat_fraction}")
-        for name in ("n_layer", "batch_size", "max_tokens"):
-            value = getattr(self, name)
-            check(isinstance(value, int) and value >= 1, f"{name} must be a positive integer, got {value!r}")
-        check(isinstance(self.n_embd, int) and self.n_embd >= 4 and self.n_embd % 4 == 0,
-               f"n_embd must be a positive multiple of 4 (4 heads), got {self.n_embd!r}")
-        check(bool(self.model_name.strip()), "model_name must not be empty")
-        check(self.preset != "paper" or bool(self.mteb_tasks.strip()),
-               "mteb_tasks must name at least one MTEB task at preset paper")
-
-    def resolve(self) -> Settings:
-        """Fill every ``None`` knob from the preset."""
-        preset = PRESETS[self.preset]
-        values = fill_from_preset(self, PRESETS, OVERRIDABLE)
-        return Settings(train_lm=preset["train_lm"], **values)
-
-    def with_(self, **changes) -> Config:
-        return replace(self, **changes)
+    def check(self) -> None:
+        require_positive_ints(self, "n_train", "epochs", "n_eval", "n_layer", "batch_size", "max_tokens")
+        require(self.n_eval is None or self.n_eval >= 20, f"n_eval must be >= 20, got {self.n_eval}")
+        require(self.lr is None or 0 < self.lr <= 1, f"lr must be in (0, 1], got {self.lr}")
+        require(0.0 <= self.repeat_fraction <= 1.0,
+                f"repeat_fraction must be in [0, 1], got {self.repeat_fraction}")
+        require(isinstance(self.n_embd, int) and self.n_embd >= 4 and self.n_embd % 4 == 0,
+                f"n_embd must be a positive multiple of 4 (4 heads), got {self.n_embd!r}")
+        require(bool(self.model_name.strip()), "model_name must not be empty")
+        require(self.preset != "paper" or bool(self.mteb_tasks.strip()),
+                "mteb_tasks must name at least one MTEB task at preset paper")

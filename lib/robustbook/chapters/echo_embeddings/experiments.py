@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from robustbook.book.chapter import derive_seed, generator
 from robustbook.data.synthetic_language import Sentence, SyntheticLanguage
 from robustbook.embeddings import embed_variants, metrics
 from robustbook.embeddings.bidirectional import span_embeddings
@@ -66,7 +67,8 @@ class EvalSets:
 
 
 def eval_sets(n_eval: int, seed: int, lang: SyntheticLanguage = LANGUAGE) -> EvalSets:
-    rng = np.random.default_rng([seed, 1])  # a stream apart from the training data's
+    """Fresh evaluation sentences of reported ``seed`` (stream "eval", apart from training's)."""
+    rng = np.random.default_rng(derive_seed(seed, "eval"))
     return EvalSets(late=lang.late_triplets(n_eval, rng), hard=lang.hard_triplets(n_eval, rng),
                     probe_train=lang.sample(2 * n_eval, rng), probe_test=lang.sample(n_eval, rng),
                     sts=lang.sts_pairs(n_eval, rng),
@@ -76,13 +78,15 @@ def eval_sets(n_eval: int, seed: int, lang: SyntheticLanguage = LANGUAGE) -> Eva
 def train_tiny_lm(n_train: int, epochs: int, lr: float, batch_size: int, repeat_fraction: float,
                   n_layer: int, n_embd: int, seed: int, device: torch.device,
                   progress: bool | str = False, lang: SyntheticLanguage = LANGUAGE):
-    """(model, tokenizer, final training loss) of a tiny GPT-2 trained on the synthetic language."""
+    """(model, tokenizer, final training loss) of a tiny GPT-2 trained on the synthetic language.
+    Reported ``seed`` -> streams "lm-data" (training texts), "lm-init" (weights), "lm-order" (batches)."""
     tokenizer = word_tokenizer(lang.vocabulary())
-    texts = lang.training_texts(n_train, np.random.default_rng(seed), repeat_fraction)
+    texts = lang.training_texts(n_train, np.random.default_rng(derive_seed(seed, "lm-data")), repeat_fraction)
     ids = torch.tensor(tokenizer(texts, padding=True, add_special_tokens=False)["input_ids"])
-    model = tiny_gpt2(len(tokenizer), n_layer=n_layer, n_embd=n_embd, seed=seed).to(device)
+    model = tiny_gpt2(len(tokenizer), n_layer=n_layer, n_embd=n_embd,
+                      seed=derive_seed(seed, "lm-init")).to(device)
     history = train_causal_lm(model, ids, pad_id=tokenizer.pad_token_id, epochs=epochs,
-                              batch_size=batch_size, lr=lr, generator=torch.Generator().manual_seed(seed),
+                              batch_size=batch_size, lr=lr, generator=generator(seed, "lm-order"),
                               progress=progress)
     return model, tokenizer, history.train_loss[-1]
 
@@ -144,7 +148,7 @@ def similarity_structure(embedder: Embedder, seed: int, per_concept: int = 4,
                          lang: SyntheticLanguage = LANGUAGE) -> dict[str, dict[str, np.ndarray]]:
     """Cosine matrices (mean pooling) over sentences sorted by concept: ``early`` = one shared
     early span, early-span embeddings; ``whole`` = fresh early spans, whole-sentence embeddings."""
-    rng = np.random.default_rng([seed, 2])
+    rng = np.random.default_rng(derive_seed(seed, "similarity"))
     shared = lang.early_span(rng)
     sets = {"early": [lang.sentence(rng, c, early=shared) for c in range(lang.n_concepts)
                       for _ in range(per_concept)],

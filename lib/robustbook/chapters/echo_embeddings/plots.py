@@ -1,4 +1,5 @@
-"""Chapter 05's figures, template tables and explorer. Each figure function draws from a ``Result``."""
+"""Chapter 05's figures, template tables and the explorer ``explore(result, **knobs)``. Each figure
+function draws from a ``Result``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import seaborn as sns
 
 from robustbook.book.plotting import colors_for, subplots
 from robustbook.chapters.echo_embeddings import experiments
+from robustbook.chapters.echo_embeddings.result import Result
 from robustbook.data.synthetic_language import Sentence
 from robustbook.embeddings import PAPER_TEMPLATES, ZERO_SHOT_TEMPLATES, metrics, render, show_pooled
 from robustbook.embeddings.bidirectional import minilm_path
@@ -20,7 +22,7 @@ TASK_NAMES = {"late_triplet": "late\ntriplet", "concept_probe": "concept\nprobe"
               "sts_spearman": "STS\n(Spearman)", "retrieval_ndcg10": "retrieval\n(nDCG@10)"}
 
 
-def similarity_structure(result):
+def similarity_structure(result: Result):
     """Cosine similarity of mean-pooled embeddings, sentences sorted by concept (blocks of 4).
     Top: early-span embeddings of sentences that share one early span (only the late words
     differ). Bottom: whole-sentence embeddings of sentences with different early words. Each row
@@ -42,12 +44,12 @@ def similarity_structure(result):
     return fig
 
 
-def _mean_pooled(result) -> pd.DataFrame:
+def _mean_pooled(result: Result) -> pd.DataFrame:
     data = result.scores[result.scores["pooling"] == "mean"]
     return data.assign(embedding=data["strategy"].map(LABELS))
 
 
-def classical_vs_echo(result):
+def classical_vs_echo(result: Result):
     """Scores per task (mean pooling): bars = mean ± std over seeds, dots = seeds, dashes = chance.
     Left: early-span tasks; right: whole-sentence tasks."""
     data = _mean_pooled(result)
@@ -99,7 +101,7 @@ def _sentence(text: str, early_words: int) -> Sentence:
     return Sentence(words[:early_words], words[early_words:], -1)
 
 
-def explore(result, sentence_a: str, sentence_b: str, early_words: int = 6):
+def explore(result: Result, sentence_a: str, sentence_b: str, early_words: int = 6) -> None:
     """Explorer: cosine similarity of two sentences under every embedding, over the first
     ``early_words`` words (early span) and over the whole sentence. Words outside the tiny
     LM's vocabulary become <unk> for it (MiniLM reads them as they are)."""
@@ -131,6 +133,6 @@ def explore(result, sentence_a: str, sentence_b: str, early_words: int = 6):
     plt.show()
 
 
-def _templates(result) -> dict:
+def _templates(result: Result) -> dict:
     return experiments.TINY_TEMPLATES if result.settings.train_lm else experiments.PRETRAINED_TEMPLATES
 
