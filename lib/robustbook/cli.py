@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from robustbook.book.claims import from_record, headline
 from robustbook.chapters import CHAPTERS, get_chapter, implemented
 from robustbook.runner import (
     build_book,
@@ -57,11 +58,8 @@ def _report(outcomes) -> int:
             print(f"FAILED  {o.error}", file=sys.stderr)
             continue
         record = json.loads(o.results.read_text())
-        verdicts = [c["holds"] for c in record["claims"]]
-        held = sum(v is True for v in verdicts)
-        judged = sum(v is not None for v in verdicts)
         status = "cached" if o.cached else f"{o.seconds:.0f} s"
-        verdict = f"{held}/{judged} claims hold" if judged else "claims not judged (smoke preset)"
+        verdict = headline(from_record(record))
         print(f"ok      {o.chapter}: {verdict} ({status}, chapter wall "
               f"{record['wall_s']:.0f} s)\n        notebook {o.notebook}\n        results  {o.results}")
     return 0 if all(o.ok for o in outcomes) else 1
@@ -85,10 +83,8 @@ def _last_result(info) -> str:
         record = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError, FileNotFoundError):
         return "no results yet"
-    verdicts = [c["holds"] for c in record["claims"]]
-    return (f"preset {record['params'].get('preset')}: {sum(v is True for v in verdicts)}/"
-            f"{sum(v is not None for v in verdicts)} claims hold, {record['wall_s']:.0f} s, "
-            f"{record['env']['finished_utc']}")
+    return (f"preset {record['params'].get('preset')}: {headline(from_record(record))}, "
+            f"{record['wall_s']:.0f} s, {record['env']['finished_utc']}")
 
 
 def cmd_list(args: argparse.Namespace) -> int:

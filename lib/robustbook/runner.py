@@ -147,7 +147,7 @@ def execute_chapter(slug: str, params: dict[str, Any] | None = None, out_dir: Pa
     key = run_key(source, params, info.module)
     if not force and _is_cached(results, notebook, key):
         return RunOutcome(slug, True, notebook, results, 0.0, cached=True)
-    for stale in (notebook, results, failed):
+    for stale in (notebook, results, failed, staging):  # staging: left by an interrupted run
         stale.unlink(missing_ok=True)
     results_rel = os.path.relpath(results, root)
     started = time.perf_counter()

@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from robustbook.book.results import ChapterRun, Claim, claims_table, judge, mean_std, write_json_atomic
+from robustbook.book.chapter import ChapterResult
+from robustbook.book.claims import Expect, check, finding
+from robustbook.book.results import ChapterRun, mean_std, write_json_atomic
 from robustbook.chapters import CHAPTERS, get_chapter, implemented
 from robustbook.cli import main, parse_value
 from robustbook.runner import run_key, validate_params
@@ -21,21 +23,23 @@ def test_atomic_write_never_leaves_a_partial_file(tmp_path):
 
 def test_chapter_run_record_has_the_contract_fields(tmp_path):
     run = ChapterRun("demo", {"preset": "cpu", "seed": 0})
-    claim = Claim("c1", "a statement", "paper: 1", "measured: 1", True)
-    record = run.finish({"m": 1.0}, [claim], tmp_path / "out.json")
+    claims = [finding("f1", "a statement", "paper: 1", "measured: 1", on_mean=True, per_seed=[True, False],
+                      expect=Expect(False, "too small here")),
+              check("c1", "an identity", "proved", "gap 0", True)]
+    record = run.finish(ChapterResult(metrics={"m": 1.0}, claims=claims), tmp_path / "out.json")
     on_disk = json.loads((tmp_path / "out.json").read_text())
-    assert set(on_disk) == {"chapter", "params", "metrics", "claims", "env", "wall_s"}
-    assert on_disk["claims"][0] == {"id": "c1", "statement": "a statement", "paper": "paper: 1",
-                                    "measured": "measured: 1", "holds": True}
+    assert set(on_disk) == {"chapter", "params", "metrics", "claims", "counts", "env", "wall_s"}
+    assert on_disk["claims"][0] == {"id": "f1", "kind": "finding", "statement": "a statement",
+                                    "paper": "paper: 1", "measured": "measured: 1 [1/2 seeds]",
+                                    "holds": False, "expected": False, "expected_why": "too small here",
+                                    "seeds": [1, 2]}
+    assert on_disk["claims"][1]["kind"] == "check" and on_disk["claims"][1]["seeds"] is None
+    assert on_disk["counts"]["not_reproduced_expected"] == 1 and on_disk["counts"]["checks_passed"] == 1
     assert {"python", "packages", "git", "finished_utc"} <= set(record["env"])
     assert record["env"]["packages"]["torch"]
 
 
-def test_judge_and_table():
-    assert judge("smoke", True) is None and judge("cpu", False) is False and judge("paper", True) is True
-    table = claims_table([Claim("a", "s", "p", "m", None), Claim("b", "s", "p", "m", False)])
-    assert list(table.columns) == ["claim", "paper", "this run", "verdict"]
-    assert table.loc["a", "verdict"].startswith("not judged") and table.loc["b", "verdict"].startswith("✗")
+def test_mean_std():
     assert mean_std([0.5, 0.7], 100) == "60.0 ± 10.0 (n=2)"
 
 

@@ -125,6 +125,11 @@ def headline(claims: Iterable[Claim]) -> str:
     return text + f"; {c['checks_passed']}/{c['checks']} checks pass"
 
 
+def from_record(record: dict) -> list[Claim]:
+    """The claims of a results JSON record, as ``Claim`` rows again."""
+    return [Claim(**{**c, "seeds": tuple(c["seeds"]) if c.get("seeds") else None}) for c in record["claims"]]
+
+
 def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
     """The "paper vs. this run" table: findings first, then checks; one row per claim."""
     claims = sorted(claims, key=lambda c: KINDS.index(c.kind))

@@ -10,8 +10,8 @@ A chapter writes::
 
     @dataclass(frozen=True)
     class Config(ChapterConfig):             # what a user sets: the notebook's parameters cell
-        SETTINGS: ClassVar[type] = Settings
-        PRESETS: ClassVar[dict] = PRESETS
+        SETTINGS = Settings                  # plain class attributes, not fields
+        PRESETS = PRESETS
         epochs: int | None = None            # passes over the training set (cpu 60)
 
         def check(self) -> None:             # the chapter's own range checks
@@ -28,7 +28,7 @@ import inspect
 import io
 import tokenize
 from dataclasses import MISSING, dataclass, fields, replace
-from typing import Any, ClassVar
+from typing import Any
 
 from robustbook.runtime import VALID_DEVICES
 
@@ -78,8 +78,9 @@ class ChapterConfig:
     """The parameters every chapter has, in the contract's order. Subclasses set ``SETTINGS`` and
     ``PRESETS`` and add their knobs (``None`` = the preset's value)."""
 
-    SETTINGS: ClassVar[type] = CommonSettings
-    PRESETS: ClassVar[dict[str, dict]] = {}
+    # Plain class attributes (not annotated, so not dataclass fields); subclasses override them.
+    SETTINGS = CommonSettings
+    PRESETS = {}  # {preset name: {knob: value}}
 
     preset: str = "cpu"               # "smoke" (seconds, plumbing only) | "cpu" | "paper"
     seed: int = 0                     # first reported seed; seeds seed .. seed + n_seeds - 1
@@ -102,6 +103,11 @@ class ChapterConfig:
             if isinstance(getattr(self, f.name), list):
                 object.__setattr__(self, f.name, tuple(getattr(self, f.name)))
         self.check()
+
+    @classmethod
+    def from_globals(cls, namespace: dict[str, Any]):
+        """The config from the notebook's parameter variables (``Config.from_globals(globals())``)."""
+        return cls(**{f.name: namespace[f.name] for f in fields(cls)})
 
     def check(self) -> None:
         """The chapter's own range checks (override); raise ``ValueError`` via ``require``."""

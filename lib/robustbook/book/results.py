@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from robustbook.book.claims import Claim, counts
+from robustbook.book.claims import KINDS, Claim, counts
 
 PACKAGES = ("robustbook", "torch", "numpy", "scikit-learn", "papermill", "transformers")
 
@@ -114,7 +114,7 @@ class ChapterRun:
     def finish(self, result: Any, results_path: str | Path | None = None) -> dict[str, Any]:
         """The record of ``result`` (a ``ChapterResult``: metrics and claims); written atomically
         to ``results_path`` when it is set."""
-        claims: list[Claim] = result.claims
+        claims: list[Claim] = sorted(result.claims, key=lambda c: KINDS.index(c.kind))  # table order
         record = {
             "chapter": self.chapter,
             "params": self.params,

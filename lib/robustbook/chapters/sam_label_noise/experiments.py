@@ -1,7 +1,9 @@
 """Chapter 01's three experiments, each a few named steps over the capability modules.
 
-1. ``deep_runs``: SGD, SAM, L-SAM, J-SAM, SGD + the two J-SAM penalties (and a small-lr SGD
-   control) on a noisy-label classification task; test accuracy per epoch.
+1. ``deep_runs``: SGD, SAM, L-SAM, J-SAM, SGD + the two J-SAM penalties (and two tuned-SGD
+   controls: lr / 5, and a larger weight decay) on a noisy-label classification task; test accuracy
+   per epoch. ``one_sam_runs``: the same decomposition with 1-SAM (one perturbation per example, the
+   paper's variant) against mini-batch SAM on a training subset.
 2. ``linear_weight_ratios``: 1-SAM on binary logistic regression; clean/noisy gradient weights.
 3. ``two_layer_*``: J-SAM == SGD + implicit penalty on f = v^T W x; weight and feature norms.
 """
@@ -14,6 +16,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from robustbook.book.chapter import derive_seed, generator
 from robustbook.chapters.sam_label_noise.config import Settings
 from robustbook.data import TensorSplit, gaussian_binary_classification, load_digits_split
 from robustbook.data.cifar import load_cifar10, normalize, random_crop_flip
@@ -23,10 +26,13 @@ from robustbook.optim.penalties import jsam_two_layer_penalty, make_penalized_st
 from robustbook.optim.sam_family import family_gradient, linear_sam_weights, make_family_step
 from robustbook.train import accuracy, fit
 
-DEEP_METHODS = ("sgd", "sam", "lsam", "jsam", "sgd_penalties", "sgd_low_lr")
+DEEP_METHODS = ("sgd", "sam", "lsam", "jsam", "sgd_penalties", "sgd_low_lr", "sgd_tuned_wd")
+CONTROLS = ("sgd_low_lr", "sgd_tuned_wd")
 METHOD_LABELS = {"sgd": "SGD", "sam": "SAM", "lsam": "L-SAM (logit only)",
                  "jsam": "J-SAM (Jacobian only)", "sgd_penalties": "SGD + J-SAM penalties",
-                 "sgd_low_lr": "SGD, lr / 5 (control)"}
+                 "sgd_low_lr": "SGD, lr / 5 (control)", "sgd_tuned_wd": "SGD, tuned weight decay (control)"}
+ONE_SAM_METHODS = ("sgd", "sam", "lsam", "jsam")
+SAM_MODE_LABELS = {"batch": "mini-batch (one ε per batch)", "1-sam": "1-SAM (one ε per example)"}
 LOW_LR_FACTOR = 0.2
 LINEAR_DIM, LINEAR_N, LINEAR_MARGIN, LINEAR_LR = 20, 400, 1.0, 0.5
 
@@ -36,11 +42,12 @@ LINEAR_DIM, LINEAR_N, LINEAR_MARGIN, LINEAR_LR = 20, 400, 1.0, 0.5
 def load_split(s: Settings, seed: int) -> TensorSplit:
     """The noisy-label split for one seed: digits (cpu, smoke) or CIFAR-10 from data_dir (paper)."""
     if s.dataset == "digits":
-        return load_digits_split(noise_rate=s.label_noise_rate, seed=seed, n_train=s.n_train)
+        return load_digits_split(noise_rate=s.label_noise_rate, seed=derive_seed(seed, "split"),
+                                 n_train=s.n_train)
     x_tr, y_tr, x_te, y_te = load_cifar10(s.data_dir)
     if s.n_train is not None:
         x_tr, y_tr = x_tr[:s.n_train], y_tr[:s.n_train]
-    y_noisy = symmetric_label_noise(y_tr, s.label_noise_rate, 10, torch.Generator().manual_seed(seed))
+    y_noisy = symmetric_label_noise(y_tr, s.label_noise_rate, 10, generator(seed, "label-noise"))
     return TensorSplit(normalize(x_tr), y_noisy, y_tr, normalize(x_te), y_te)
 
 
@@ -60,27 +67,34 @@ def _evaluate(model: torch.nn.Module, split: TensorSplit) -> dict[str, float]:
     }
 
 
-def make_step(method: str, model: torch.nn.Module, s: Settings):
+def make_step(method: str, model: torch.nn.Module, s: Settings, sam_mode: str | None = None,
+              rho: float | None = None):
+    """The step of ``method``; every method shares SGD(momentum) as its base optimizer and, except
+    the tuned-weight-decay control, the same weight decay."""
     lr = s.lr * (LOW_LR_FACTOR if method == "sgd_low_lr" else 1.0)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=s.momentum, weight_decay=s.weight_decay)
+    wd = s.tuned_weight_decay if method == "sgd_tuned_wd" else s.weight_decay
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=s.momentum, weight_decay=wd)
     if method == "sgd_penalties":
         return make_penalized_step(model, opt, F.cross_entropy, weight_penalty=s.weight_penalty,
                                    feature_penalty=s.feature_penalty)
-    variant = "sgd" if method == "sgd_low_lr" else method
-    return make_family_step(model, opt, F.cross_entropy, variant=variant, rho=s.rho,
-                            per_example=s.sam_mode == "1-sam", chunk_size=32)
+    variant = "sgd" if method in CONTROLS else method
+    return make_family_step(model, opt, F.cross_entropy, variant=variant,
+                            rho=s.rho if rho is None else rho,
+                            per_example=(sam_mode or s.sam_mode) == "1-sam", chunk_size=32)
 
 
 def train_one(method: str, split: TensorSplit, s: Settings, seed: int, device: torch.device,
-              progress: bool = False) -> pd.DataFrame:
-    """Train one method with one seed; per-epoch metrics as a DataFrame (epoch 0 = init)."""
-    torch.manual_seed(seed)  # same initial weights for every method of a seed
+              progress: bool = False, sam_mode: str | None = None, rho: float | None = None,
+              epochs: int | None = None) -> pd.DataFrame:
+    """Train one method with one seed; per-epoch metrics as a DataFrame (epoch 0 = init).
+    Every method of a seed starts from the same weights and sees the same batches."""
+    torch.manual_seed(derive_seed(seed, "init"))
     model = build_model(s, split).to(device)
     split = split.to(device)
-    aug_gen = torch.Generator().manual_seed(seed + 1)
-    transform = None if s.dataset == "digits" else functools.partial(random_crop_flip, generator=aug_gen)
-    history = fit(model, split.x_train, split.y_train, make_step(method, model, s), epochs=s.epochs,
-                  batch_size=s.batch_size, generator=torch.Generator().manual_seed(seed),
+    transform = None if s.dataset == "digits" else functools.partial(
+        random_crop_flip, generator=generator(seed, "augment"))
+    history = fit(model, split.x_train, split.y_train, make_step(method, model, s, sam_mode, rho),
+                  epochs=epochs or s.epochs, batch_size=s.batch_size, generator=generator(seed, "data-order"),
                   evaluate=lambda m: _evaluate(m, split), transform=transform,
                   progress=f"{method} seed {seed}" if progress else False)
     frame = pd.DataFrame(history.metrics)
@@ -99,6 +113,26 @@ def deep_runs(s: Settings, device: torch.device, methods=DEEP_METHODS,
     return pd.concat(frames, ignore_index=True)
 
 
+def one_sam_runs(s: Settings, device: torch.device, progress: bool = True) -> pd.DataFrame:
+    """SGD, SAM, L-SAM and J-SAM with mini-batch perturbations (rho = ``s.rho``) and with 1-SAM
+    (rho = ``s.one_sam_rho``) on the first ``s.one_sam_n_train`` training examples of every seed,
+    for ``s.one_sam_epochs`` epochs.
+    Summary per (sam_mode, method, seed), as ``summarize_deep``. SGD does not depend on the mode:
+    it is trained once and listed under both."""
+    rows = []
+    for seed in s.seeds:
+        split = load_split(s, seed)
+        n = min(s.one_sam_n_train, len(split.y_train))
+        sub = TensorSplit(split.x_train[:n], split.y_train[:n], split.y_train_clean[:n],
+                          split.x_test, split.y_test)
+        sgd = train_one("sgd", sub, s, seed, device, progress, epochs=s.one_sam_epochs)
+        for mode, rho in (("batch", s.rho), ("1-sam", s.one_sam_rho)):
+            frames = [sgd] + [train_one(m, sub, s, seed, device, progress, sam_mode=mode, rho=rho,
+                                        epochs=s.one_sam_epochs) for m in ONE_SAM_METHODS[1:]]
+            rows.append(summarize_deep(pd.concat(frames)).assign(sam_mode=mode))
+    return pd.concat(rows, ignore_index=True)
+
+
 def summarize_deep(curves: pd.DataFrame) -> pd.DataFrame:
     """Per (method, seed): best (early-stopped) and final test accuracy, and the best epoch."""
     rows = []
@@ -115,7 +149,7 @@ def summarize_deep(curves: pd.DataFrame) -> pd.DataFrame:
 def _linear_split(s: Settings, seed: int) -> TensorSplit:
     return gaussian_binary_classification(n_train=LINEAR_N, n_test=2000, dim=LINEAR_DIM,
                                           noise_rate=s.linear_noise_rate, margin=LINEAR_MARGIN,
-                                          seed=seed)
+                                          seed=derive_seed(seed, "linear-data"))
 
 
 def _weight_ratio(model: LinearClassifier, split: TensorSplit, rho: float) -> dict[str, float]:
@@ -136,12 +170,12 @@ def linear_weight_ratios(s: Settings) -> pd.DataFrame:
         split = _linear_split(s, seed)
         y = split.y_train.float()
         for rho in s.linear_rhos:
-            torch.manual_seed(seed)
+            torch.manual_seed(derive_seed(seed, "linear-init"))
             model = LinearClassifier(LINEAR_DIM)
             step = make_family_step(model, torch.optim.SGD(model.parameters(), lr=LINEAR_LR),
                                     F.binary_cross_entropy_with_logits, variant="sam", rho=rho)
             h = fit(model, split.x_train, y, step, epochs=s.linear_steps, batch_size=LINEAR_N,
-                    generator=torch.Generator().manual_seed(seed),
+                    generator=generator(seed, "linear-order"),
                     evaluate=lambda m, rho=rho, split=split: _weight_ratio(m, split, rho))
             frame = pd.DataFrame(h.metrics).assign(rho=rho, seed=seed)
             frames.append(frame.rename_axis("step").reset_index())
@@ -153,8 +187,8 @@ def linear_weight_ratios(s: Settings) -> pd.DataFrame:
 def two_layer_gradient_gap(seed: int, rho: float = 0.5, width: int = 8) -> float:
     """Max |J-SAM gradient (autodiff, 1-SAM) - gradient of loss + closed-form penalty| in float64."""
     split = gaussian_binary_classification(n_train=64, n_test=1, dim=10, noise_rate=0.2,
-                                           margin=1.0, seed=seed)
-    torch.manual_seed(seed)
+                                           margin=1.0, seed=derive_seed(seed, "two-layer-data"))
+    torch.manual_seed(derive_seed(seed, "two-layer-init"))
     model = TwoLayerLinear(10, width).double()
     x, y = split.x_train.double(), split.y_train.double()
     auto = family_gradient(model, F.binary_cross_entropy_with_logits, x, y, variant="jsam", rho=rho)
@@ -179,12 +213,12 @@ def two_layer_norms(s: Settings, rho: float = 0.1, width: int = 20) -> pd.DataFr
         split = _linear_split(s, seed)
         y = split.y_train.float()
         for variant in ("sgd", "jsam", "sam"):
-            torch.manual_seed(seed)
+            torch.manual_seed(derive_seed(seed, "two-layer-init"))
             model = TwoLayerLinear(LINEAR_DIM, width)
             step = make_family_step(model, torch.optim.SGD(model.parameters(), lr=LINEAR_LR),
                                     F.binary_cross_entropy_with_logits, variant=variant, rho=rho)
             h = fit(model, split.x_train, y, step, epochs=s.linear_steps, batch_size=LINEAR_N,
-                    generator=torch.Generator().manual_seed(seed),
+                    generator=generator(seed, "linear-order"),
                     evaluate=lambda m, split=split: _norms(m, split))
             frames.append(pd.DataFrame(h.metrics).assign(method=variant, seed=seed)
                           .rename_axis("step").reset_index())

@@ -9,6 +9,7 @@ import seaborn as sns
 from robustbook.book.plotting import colors_for, subplots
 from robustbook.chapters.sam_label_noise import experiments
 from robustbook.chapters.sam_label_noise.config import Config
+from robustbook.chapters.sam_label_noise.result import Result
 
 METHODS = list(experiments.METHOD_LABELS)
 COLORS = colors_for(METHODS)
@@ -22,7 +23,7 @@ def _palette(methods) -> dict:
     return {experiments.METHOD_LABELS[m]: COLORS[m] for m in methods}
 
 
-def deep_curves(result, methods=("sgd", "sam", "lsam", "jsam", "sgd_penalties")):
+def deep_curves(result: Result, methods=("sgd", "sam", "lsam", "jsam", "sgd_penalties")):
     """Test accuracy and memorised fraction of noisy labels vs. epoch (mean, band = ±1 std)."""
     data = _labelled(result.curves[result.curves["method"].isin(methods)])
     data = data.assign(test_pct=100 * data["test_acc"], mem_pct=100 * data["memorized"])
@@ -38,7 +39,7 @@ def deep_curves(result, methods=("sgd", "sam", "lsam", "jsam", "sgd_penalties"))
     return fig
 
 
-def best_vs_final(result):
+def best_vs_final(result: Result):
     """Early-stopped (best) and final test accuracy per method; dots are seeds."""
     data = _labelled(result.summary).melt(id_vars=["Method", "seed"], value_vars=["best_acc", "final_acc"],
                                           var_name="when", value_name="acc")
@@ -54,7 +55,7 @@ def best_vs_final(result):
     return fig
 
 
-def linear_ratios(result):
+def linear_ratios(result: Result):
     """Linear toy: mean SAM gradient weight of clean and of noisy examples over training (rho = 0,
     i.e. SGD, against the largest rho), their ratio per rho, and the ratio averaged over training."""
     lin = result.linear
@@ -83,7 +84,7 @@ def linear_ratios(result):
     return fig
 
 
-def two_layer_norms(result):
+def two_layer_norms(result: Result):
     """Two-layer linear net: ||v|| and mean ||W x|| over training for SGD, J-SAM and SAM."""
     data = _labelled(result.two_layer)
     fig, axes = subplots(2, width=5.2)
@@ -97,9 +98,11 @@ def two_layer_norms(result):
     return fig
 
 
-def explore(label_noise_rate: float, rho: float, epochs: int, seed: int):
-    """Explorer: SGD vs SAM vs J-SAM on digits for one seed at the chosen noise rate and rho."""
-    s = Config(label_noise_rate=label_noise_rate, rho=rho, epochs=epochs, seed=seed, n_seeds=1).resolve()
+def explore(result: Result, label_noise_rate: float, rho: float, epochs: int, seed: int):
+    """Explorer: SGD vs SAM vs J-SAM on digits for one seed at the chosen noise rate and rho
+    (trains its own small models; ``result`` only supplies the chapter's other settings)."""
+    s = Config(label_noise_rate=label_noise_rate, rho=rho, epochs=epochs, seed=seed, n_seeds=1,
+               n_train=result.settings.n_train).resolve()
     split = experiments.load_split(s, seed)
     frames = [experiments.train_one(m, split, s, seed, "cpu") for m in ("sgd", "sam", "jsam")]
     data = _labelled(pd.concat(frames))
