@@ -8,12 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from robustbook.clip import (
+    CONFIG_DIR,
     TINY_CLIP_CONFIGS,
     WordTokenizer,
     class_embeddings,
     contrastive_step,
     create_clip,
     register,
+    register_configs,
     tiny_clip_config,
     train_contrastive,
     zero_shot_accuracy,
@@ -21,7 +23,10 @@ from robustbook.clip import (
 from robustbook.clip.training import MAX_LOGIT_SCALE, param_groups
 
 
-def test_tiny_config_registers_in_open_clip_and_builds_without_weights():
+def test_tiny_configs_are_packaged_json_registered_in_open_clip_and_build_without_weights():
+    assert {p.stem for p in CONFIG_DIR.glob("*.json")} == set(TINY_CLIP_CONFIGS) >= {
+        "robustbook-tiny-clip", "robustbook-small-clip", "robustbook-tiny-clip-bpe", "robustbook-tiny-vit"}
+    assert TINY_CLIP_CONFIGS["robustbook-tiny-clip"] == tiny_clip_config()
     register("robustbook-tiny-clip")
     assert "robustbook-tiny-clip" in open_clip.list_models()
     assert open_clip.get_model_config("robustbook-tiny-clip") == TINY_CLIP_CONFIGS["robustbook-tiny-clip"]
@@ -33,9 +38,21 @@ def test_tiny_config_registers_in_open_clip_and_builds_without_weights():
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), again.parameters()))
 
 
-def test_registration_survives_an_open_clip_rescan():
-    open_clip.factory._rescan_model_configs()  # what add_model_config does; drops in-memory configs
+def test_registration_survives_another_add_model_config():
+    register_configs()
+    register_configs()  # idempotent
+    register("test-other-clip", tiny_clip_config(embed_dim=8))  # rescans open_clip's config paths
     assert isinstance(create_clip("robustbook-tiny-clip"), torch.nn.Module)
+    assert create_clip("test-other-clip").text_projection.shape[1] == 8
+
+
+def test_feature_extractor_config_comes_from_the_same_folder():
+    from robustbook.models.clip_features import TINY_CONFIG, load_open_clip, register_tiny_config
+
+    assert register_tiny_config() == TINY_CONFIG
+    assert open_clip.get_model_config(TINY_CONFIG) == TINY_CLIP_CONFIGS[TINY_CONFIG]
+    assert load_open_clip(register_tiny_config("test-vit-8", embed_dim=8), None).text_projection.shape[1] == 8
+    assert open_clip.get_model_config(TINY_CONFIG)["embed_dim"] == 16  # the packaged one is unchanged
 
 
 def test_custom_config_and_unknown_names():

@@ -1,19 +1,31 @@
-"""Tiny open_clip models for CPU chapters: configs registered in open_clip's model-config table.
+"""Tiny open_clip models for CPU chapters, shipped as open_clip model-config JSON files.
 
-``open_clip.create_model(name, pretrained=None)`` builds any model whose config is in
-``open_clip.factory._MODEL_CONFIGS``. The documented ``open_clip.add_model_config(path)`` reads JSON
-files and *rescans* the table, which would drop configs added in memory; so ``register`` writes the
-dict into the table and ``create_clip`` re-registers before every build (idempotent).
+The configs live in ``robustbook/clip/model_configs/*.json`` (package data; the file name is the
+model name). ``register_configs()`` hands that folder to open_clip once, through the public
+``open_clip.add_model_config(path)``; after it ``open_clip.create_model(name)`` and
+``open_clip.get_tokenizer(name)`` know every tiny model. This module is the one place in the
+library that registers CLIP configs (``robustbook.models.clip_features`` calls it too).
+
+``robustbook-tiny-clip`` (~32k parameters, 16x16 images in 4 patches of 8x8; a few ms per batch of
+16 on one CPU core) is the chapter-02 model; ``robustbook-small-clip`` is twice as wide and deep;
+``robustbook-tiny-clip-bpe`` has CLIP's BPE vocabulary (for real captions); ``robustbook-tiny-vit``
+is a 32x32 one-layer ViT for feature-extractor tests. (4x4 patches learnt markedly slower on
+upscaled digits: 10-50% vs 62-75% zero-shot after 1,200 samples on development seeds.)
 """
 
 from __future__ import annotations
 
-import copy
+import json
 import logging
+import tempfile
+from pathlib import Path
 
 import open_clip
 import torch
-from open_clip import factory
+
+CONFIG_DIR = Path(__file__).parent / "model_configs"
+TINY_CLIP_CONFIGS: dict[str, dict] = {p.stem: json.loads(p.read_text()) for p in sorted(CONFIG_DIR.glob("*.json"))}
+_registered: set[str] = set()
 
 
 def tiny_clip_config(*, image_size: int = 16, patch_size: int = 8, width: int = 32, layers: int = 1,
@@ -34,33 +46,30 @@ def tiny_clip_config(*, image_size: int = 16, patch_size: int = 8, width: int = 
                          "width": text_width, "heads": max(1, text_width // 32), "layers": text_layers}}
 
 
-# Named configs shared by chapters (a dict literal is enough: a handful of variants).
-TINY_CLIP_CONFIGS: dict[str, dict] = {
-    # ~32k parameters, 16x16 images in 4 patches of 8x8; a few ms per batch of 16 on one CPU core.
-    # (4x4 patches learnt markedly slower on upscaled digits: 10-50% vs 62-75% zero-shot after 1,200
-    # samples on development seeds.)
-    "robustbook-tiny-clip": tiny_clip_config(),
-    "robustbook-small-clip": tiny_clip_config(width=64, layers=2, text_width=64, text_layers=2,
-                                              embed_dim=64),
-    # Same towers with CLIP's BPE vocabulary (open_clip.get_tokenizer works): for real captions.
-    "robustbook-tiny-clip-bpe": tiny_clip_config(image_size=32, vocab_size=49408, context_length=32),
-}
+def register_configs() -> None:
+    """Register the packaged tiny configs with open_clip (once per process)."""
+    if str(CONFIG_DIR) not in _registered:
+        open_clip.add_model_config(CONFIG_DIR)
+        _registered.add(str(CONFIG_DIR))
 
 
 def register(name: str, config: dict | None = None) -> None:
-    """Put ``config`` (default: ``TINY_CLIP_CONFIGS[name]``) into open_clip's config table."""
+    """Make model ``name`` known to open_clip: a packaged tiny config (``config=None``), or a custom
+    ``config`` dict, written as ``name.json`` to a private folder and added the same public way."""
     if config is None:
         if name not in TINY_CLIP_CONFIGS:
             raise KeyError(f"no config named {name!r}; known tiny configs: {', '.join(TINY_CLIP_CONFIGS)}")
-        config = TINY_CLIP_CONFIGS[name]
-    factory._MODEL_CONFIGS[name] = copy.deepcopy(config)
+        register_configs()
+        return
+    path = Path(tempfile.mkdtemp(prefix="robustbook-clip-")) / f"{name}.json"
+    path.write_text(json.dumps(config))
+    open_clip.add_model_config(path)
 
 
 def create_clip(name: str, *, device: str | torch.device = "cpu", seed: int | None = None) -> torch.nn.Module:
     """An untrained open_clip model by name (a tiny config above, or any open_clip name such as
     ``"ViT-B-32"``); ``pretrained=None`` always (nothing is downloaded). ``seed`` fixes the init."""
-    if name in TINY_CLIP_CONFIGS:
-        register(name)
+    register_configs()
     if name not in open_clip.list_models():
         raise KeyError(f"open_clip knows no model {name!r} (tiny configs: {', '.join(TINY_CLIP_CONFIGS)})")
     if seed is not None:
@@ -74,7 +83,6 @@ def create_clip(name: str, *, device: str | torch.device = "cpu", seed: int | No
 
 def clip_tokenizer(name: str):
     """open_clip's tokenizer for model ``name`` (CLIP's BPE for ViT-B-32 and the ``-bpe`` tiny
-    config), registering a tiny config first so its context length is used."""
-    if name in TINY_CLIP_CONFIGS:
-        register(name)
+    config), after registering the tiny configs so their context length is used."""
+    register_configs()
     return open_clip.get_tokenizer(name)

@@ -1,4 +1,4 @@
-"""Read and write webdataset shards (the format of DataComp and clip_benchmark) with ``tarfile``.
+"""DataComp-style webdataset shards, read with the ``webdataset`` library (and written for tests).
 
 A shard is a plain .tar file; a sample is the run of consecutive members sharing a key, the key
 being the member name up to the first dot of its base name: ``000123.jpg``, ``000123.txt``,
@@ -8,42 +8,14 @@ image + caption + metadata json; clip_benchmark's evaluation shards hold image +
 
 from __future__ import annotations
 
-import io
-import json
-import tarfile
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import webdataset as wds
+
 IMAGE_FIELDS = ("jpg", "jpeg", "png", "webp")
-
-
-def _split(name: str) -> tuple[str, str]:
-    folder, _, base = name.rpartition("/")
-    stem, _, ext = base.partition(".")
-    return (f"{folder}/{stem}" if folder else stem), ext.lower()
-
-
-def iter_shard(path: str | Path) -> Iterator[dict[str, bytes | str]]:
-    """Samples of one shard in order: ``{"__key__": key, field: raw bytes, ...}``."""
-    sample: dict[str, bytes | str] = {}
-    with tarfile.open(path, "r") as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            key, field = _split(member.name)
-            if sample and key != sample["__key__"]:
-                yield sample
-                sample = {}
-            sample["__key__"] = key
-            sample[field] = tar.extractfile(member).read()
-    if sample:
-        yield sample
-
-
-def iter_shards(paths: Iterable[str | Path]) -> Iterator[dict[str, bytes | str]]:
-    """Samples of several shards, one shard after the other."""
-    for path in paths:
-        yield from iter_shard(path)
+_BOOKKEEPING = ("__url__", "__local_path__")  # fields webdataset adds to every sample
 
 
 def list_shards(folder: str | Path) -> list[Path]:
@@ -56,45 +28,32 @@ def image_field(sample: dict) -> str | None:
     return next((f for f in IMAGE_FIELDS if f in sample), None)
 
 
-def decode(sample: dict):
-    """Decoded copy: the image as an RGB ``PIL.Image`` under ``"image"``, ``txt`` as str, ``json``
-    as dict, ``cls`` as int; other fields stay bytes."""
-    from PIL import Image
-
-    out = dict(sample)
-    field = image_field(sample)
-    if field is not None:
-        out["image"] = Image.open(io.BytesIO(sample[field])).convert("RGB")
-    if "txt" in sample:
-        out["txt"] = sample["txt"].decode("utf-8")
-    if "json" in sample:
-        out["json"] = json.loads(sample["json"])
-    if "cls" in sample:
-        out["cls"] = int(sample["cls"].decode("utf-8").strip())
-    return out
-
-
-def _encode(value) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, dict):
-        return json.dumps(value).encode("utf-8")
-    return str(value).encode("utf-8")
+def read_shards(paths: Iterable[str | Path], *, decode: bool = True,
+                select: Callable[[dict], bool] | None = None) -> Iterator[dict]:
+    """Samples of the shards, in the given shard order and file order (no shuffling):
+    ``{"__key__": key, field: value, ...}``. ``select(raw sample) -> bool`` drops samples before
+    they are decoded. With ``decode``, webdataset's ``"pilrgb"`` decoder makes images RGB
+    ``PIL.Image``s, ``txt`` a str, ``json`` a dict and ``cls`` an int; otherwise fields are bytes."""
+    urls = [str(p) for p in paths]
+    if not urls:
+        return
+    logging.getLogger("webdataset").setLevel(logging.ERROR)
+    dataset = wds.WebDataset(urls, shardshuffle=False, empty_check=False)
+    if select is not None:
+        dataset = dataset.select(select)
+    if decode:
+        dataset = dataset.decode("pilrgb")
+    for sample in dataset:
+        yield {k: v for k, v in sample.items() if k not in _BOOKKEEPING}
 
 
 def write_shard(path: str | Path, samples: Iterable[dict]) -> Path:
-    """Write ``samples`` (``{"__key__": key, field: bytes | str | int | dict}``) as one shard;
-    dicts become JSON, strings and ints UTF-8 text."""
+    """Write ``samples`` (``{"__key__": key, field: bytes | str | int | dict}``) as one shard with
+    webdataset's ``TarWriter``: bytes as they are, dicts as JSON, strings and ints as UTF-8 text.
+    For test fixtures and small hand-made datasets."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, "w") as tar:
+    with wds.TarWriter(str(path)) as sink:
         for sample in samples:
-            key = sample["__key__"]
-            for field, value in sample.items():
-                if field == "__key__":
-                    continue
-                data = _encode(value)
-                info = tarfile.TarInfo(f"{key}.{field}")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
+            sink.write(dict(sample))
     return path

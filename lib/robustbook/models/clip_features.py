@@ -16,14 +16,17 @@ TINY_CONFIG = "robustbook-tiny-vit"  # a 32x32, one-layer ViT for tests (random 
 
 
 def register_tiny_config(name: str = TINY_CONFIG, embed_dim: int = 16) -> str:
-    """Register a tiny open_clip model config (builds in milliseconds; for tests and smoke runs)."""
-    from open_clip import factory
+    """Register a tiny open_clip model config (builds in milliseconds; for tests and smoke runs)
+    and return its name. The default is the packaged ``robustbook-tiny-vit`` config
+    (``robustbook/clip/model_configs``); other names or widths are registered the same public way
+    by ``robustbook.clip.register``."""
+    from robustbook.clip import TINY_CLIP_CONFIGS, register
 
-    factory._MODEL_CONFIGS[name] = {
-        "embed_dim": embed_dim,
-        "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
-        "text_cfg": {"context_length": 8, "vocab_size": 100, "width": 16, "heads": 2, "layers": 1},
-    }
+    config = TINY_CLIP_CONFIGS[TINY_CONFIG]
+    if name == TINY_CONFIG and embed_dim == config["embed_dim"]:
+        register(name)
+    else:
+        register(name, {**config, "embed_dim": embed_dim})
     return name
 
 
