@@ -10,7 +10,6 @@ synthetic tasks and on MTEB tasks through the ``mteb`` package (Springer et al.,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 from robustbook.book.config import ChapterConfig, CommonSettings, require, require_positive_ints
 
@@ -50,8 +49,8 @@ PRESETS: dict[str, dict] = {
 
 @dataclass(frozen=True)
 class Config(ChapterConfig):
-    SETTINGS: ClassVar[type] = Settings
-    PRESETS: ClassVar[dict[str, dict]] = PRESETS
+    SETTINGS = Settings
+    PRESETS = PRESETS
 
     data_dir: str | None = None              # paper preset: folder holding model_name/ (None: a path or the HF cache)
     n_seeds: int | None = None               # reported seeds (None: the preset's value, cpu 5; paper 1)
