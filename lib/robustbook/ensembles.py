@@ -6,14 +6,21 @@ Every model may have its own initialisation, data order, data subset and trainin
 are encoded in a :class:`Schedule` (which examples each model sees at each step, and whether it is
 still training), so one vectorised step advances all K models. :func:`train_looped` is the plain
 Python-loop reference (one ``torch.optim.SGD`` per model) that the batched trainer must match.
+
+For agreement studies (Saxena et al., 2024): :func:`make_head` (a scaled linear probe),
+:func:`epoch_grid` (training lengths that spread ID accuracy) and :func:`one_source_ensembles`
+(ensembles whose members differ by exactly one source of randomness: head init, data order or
+data subset).
 """
 
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -177,8 +184,6 @@ def time_batched_vs_looped(template: nn.Module, params: Params, x: torch.Tensor,
                            schedule: Schedule, **sgd) -> dict[str, float]:
     """Wall seconds of :func:`train_batched` (after one warm-up step) and :func:`train_looped` on
     the same work, their ratio, and the largest parameter difference between the two results."""
-    import time
-
     warm = Schedule(schedule.batches[:, :1], schedule.active[:, :1])
     train_batched(template, params, x, y, warm, **sgd)          # first vmap call compiles/imports
     start = time.perf_counter()
@@ -190,3 +195,60 @@ def time_batched_vs_looped(template: nn.Module, params: Params, x: torch.Tensor,
     gap = max(float((batched[k] - looped[k]).abs().max()) for k in params)
     return {"models": schedule.n_models, "batched_s": t_batched, "looped_s": t_looped,
             "speedup": t_looped / t_batched, "max_param_diff": gap}
+
+
+# ---- ensembles for agreement studies ---------------------------------------------------------
+
+RANDOMNESS_SOURCES = ("random_head", "data_order", "data_subset")
+
+
+def make_head(d_in: int, n_classes: int, scale: float = 1.0) -> nn.Linear:
+    """A linear head with torch's default init (uniform in +-1/sqrt(d_in)) times ``scale``;
+    ``scale = 1`` is ``nn.Linear`` itself. A larger scale spreads the members' starting points."""
+    head = nn.Linear(d_in, n_classes)
+    with torch.no_grad():
+        head.weight.mul_(scale)
+        head.bias.mul_(scale)
+    return head
+
+
+def epoch_grid(min_epochs: int, max_epochs: int, n_models: int) -> list[int]:
+    """Training lengths of K models: ``np.linspace(min, max, K)`` rounded to the nearest integer
+    (half to even), so the first model trains ``min_epochs`` and the last ``max_epochs``."""
+    if n_models < 1 or min_epochs > max_epochs:
+        raise ValueError(f"need n_models >= 1 and min <= max epochs, got {n_models}, "
+                         f"{min_epochs}..{max_epochs}")
+    return [int(round(e)) for e in np.linspace(min_epochs, max_epochs, n_models)]
+
+
+def one_source_ensembles(n_train: int, *, epochs: Sequence[int], batch_size: int,
+                         subset_fraction: float, member_seeds: Sequence[int], shared_seed: int,
+                         subset_seed: int) -> dict[str, tuple[list[int], Schedule]]:
+    """Three ensembles of K = len(epochs) models that differ in exactly one source of randomness
+    (Saxena et al., 2024, Sec. 3): {source: (init seed per model, data schedule)}.
+
+    * ``random_head``: init seeds ``member_seeds``; one shared data order (``shared_seed``).
+    * ``data_order``: one shared init (``shared_seed``); data orders ``member_seeds``.
+    * ``data_subset``: shared init and order seed; model k trains on its own random subset of
+      ``max(batch_size, round(subset_fraction * n_train))`` examples (drawn with ``subset_seed``)
+      for ``epochs[k] * n_train / n_sub`` epochs (rounded, >= 1), i.e. about as many steps.
+    Training lengths ``epochs`` are the same in all three, so only the randomness differs.
+    """
+    k = len(epochs)
+    if len(member_seeds) != k:
+        raise ValueError(f"need one member seed per model: {len(member_seeds)} seeds, {k} models")
+    if not 0 < subset_fraction <= 1:
+        raise ValueError(f"subset_fraction must be in (0, 1], got {subset_fraction}")
+    n_sub = min(n_train, max(batch_size, int(round(subset_fraction * n_train))))
+    gen = torch.Generator().manual_seed(int(subset_seed))
+    subsets = [torch.randperm(n_train, generator=gen)[:n_sub] for _ in range(k)]
+    sub_epochs = [max(1, int(round(e * n_train / n_sub))) for e in epochs]
+    plan = dict(n=n_train, batch_size=batch_size)
+    shared = [int(shared_seed)] * k
+    members = [int(s) for s in member_seeds]
+    return {
+        "random_head": (members, epoch_schedule(**plan, epochs=epochs, order_seeds=shared)),
+        "data_order": (shared, epoch_schedule(**plan, epochs=epochs, order_seeds=members)),
+        "data_subset": (shared, epoch_schedule(**plan, epochs=sub_epochs, order_seeds=shared,
+                                               subsets=subsets)),
+    }

@@ -6,8 +6,11 @@ from torch import nn
 
 from robustbook.ensembles import (
     concat_schedules,
+    epoch_grid,
     epoch_schedule,
     init_stacked,
+    make_head,
+    one_source_ensembles,
     predict_batched,
     train_batched,
     train_looped,
@@ -68,3 +71,47 @@ def test_init_stacked_seeds_each_model_and_leaves_global_rng_alone():
     assert w.shape == (3, 2, 3) and torch.equal(w[0], w[2]) and not torch.equal(w[0], w[1])
     torch.manual_seed(1)
     assert torch.equal(nn.Linear(3, 2).weight.detach(), w[0])
+
+
+def test_epoch_grid_rounds_an_even_spread_and_hits_both_ends():
+    assert epoch_grid(2, 9, 4) == [2, 4, 7, 9]          # 2, 4.33, 6.67, 9 (floor would give 6)
+    assert epoch_grid(1, 16, 24)[0] == 1 and epoch_grid(1, 16, 24)[-1] == 16
+    assert epoch_grid(3, 3, 2) == [3, 3]
+    with pytest.raises(ValueError, match="min <= max"):
+        epoch_grid(5, 2, 3)
+
+
+def test_make_head_scales_torchs_default_init():
+    torch.manual_seed(0)
+    plain = nn.Linear(100, 7)
+    torch.manual_seed(0)
+    head = make_head(100, 7, 3.0)
+    torch.testing.assert_close(head.weight, 3.0 * plain.weight)
+    torch.testing.assert_close(head.bias, 3.0 * plain.bias)
+    assert head.weight.abs().max() <= 3.0 / 100 ** 0.5    # uniform in +-scale / sqrt(d_in)
+    assert head.weight.abs().max() > 0.9 * 3.0 / 100 ** 0.5
+
+
+def test_one_source_ensembles_vary_exactly_one_source_of_randomness():
+    n, k = 200, 4
+    plans = one_source_ensembles(n, epochs=[1, 2, 2, 3], batch_size=10, subset_fraction=0.25,
+                                 member_seeds=[11, 12, 13, 14], shared_seed=7, subset_seed=3)
+    inits, heads = plans["random_head"]
+    assert inits == [11, 12, 13, 14]                       # own inits ...
+    assert torch.equal(heads.batches[1, :20], heads.batches[2, :20])  # ... one shared data order
+    assert heads.steps().tolist() == [20, 40, 40, 60]
+    inits, order = plans["data_order"]
+    assert inits == [7] * k                                 # one shared init ...
+    assert not torch.equal(order.batches[1, :20], order.batches[2, :20])  # ... own data orders
+    assert order.steps().tolist() == [20, 40, 40, 60]
+    inits, subset = plans["data_subset"]
+    assert inits == [7] * k
+    # own subsets of round(0.25 * 200) = 50 examples, trained 4x the epochs: the same step counts
+    assert subset.steps().tolist() == [20, 40, 40, 60]
+    pools = [set(subset.batches[m, :5].flatten().tolist()) for m in range(k)]
+    assert all(len(p) == 50 for p in pools) and pools[0] != pools[1]
+    for m in range(k):
+        assert set(subset.batches[m, : int(subset.steps()[m])].flatten().tolist()) == pools[m]
+    with pytest.raises(ValueError, match="one member seed per model"):
+        one_source_ensembles(n, epochs=[1, 2], batch_size=10, subset_fraction=0.5, member_seeds=[1],
+                             shared_seed=0, subset_seed=0)

@@ -146,3 +146,109 @@ def test_corruptions_are_seeded_and_keep_shape():
 def test_corruptions_reject_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         corrupt_images(seed=0, **kwargs)
+
+
+# ---- the estimator battery over one ensemble (robustbook.shift.estimate) -----------------------
+
+def _one_hot_logits(preds, scale: float, n_classes: int = 3) -> torch.Tensor:
+    return scale * torch.nn.functional.one_hot(torch.tensor(preds), n_classes).float()
+
+
+# ID labels and predictions of K = 3 models on N = 4 inputs, OOD on M = 5 inputs: every number
+# below is counted by hand from these rows.
+Y_ID, PRED_ID = [0, 1, 2, 0], [[0, 1, 2, 0], [0, 1, 2, 1], [0, 2, 2, 1]]  # acc 1, 0.75, 0.5
+Y_OOD, PRED_OOD = [0, 0, 1, 2, 0], [[0, 0, 1, 2, 2], [0, 0, 1, 1, 2], [0, 1, 1, 1, 0]]  # 0.8, 0.6, 0.6
+
+
+def _battery():
+    # different logit scales ID (5) and OOD (2): confidence drops under the shift
+    return shift.evaluate_shift(_one_hot_logits(PRED_ID, 5.0), torch.tensor(Y_ID),
+                                _one_hot_logits(PRED_OOD, 2.0), torch.tensor(Y_OOD))
+
+
+def test_battery_counts_accuracy_agreement_and_naive_by_hand():
+    ev = _battery()
+    est = ev.estimates
+    np.testing.assert_allclose(est.acc_id, [1.0, 0.75, 0.5])
+    np.testing.assert_allclose(ev.acc_ood, [0.8, 0.6, 0.6])
+    np.testing.assert_allclose(shift.off_diagonal(est.agr_id), [0.75, 0.5, 0.75])
+    np.testing.assert_allclose(shift.off_diagonal(est.agr_ood), [0.8, 0.4, 0.6])
+    np.testing.assert_allclose(est.by_method["naive"], [0.6, 0.7, 0.5])  # mean agreement with the others
+    assert ev.n_usable_pairs == 3 and not ev.refused
+
+
+def test_battery_confidence_baselines_by_hand():
+    est = _battery().estimates
+    ac_id, ac_ood = np.exp(5) / (np.exp(5) + 2), np.exp(2) / (np.exp(2) + 2)
+    np.testing.assert_allclose(est.by_method["ac"], [ac_ood] * 3, rtol=1e-6)  # float32 softmax
+    # DOC = Acc_ID - (AC_ID - AC_OOD): a swapped difference would add 2 (AC_ID - AC_OOD)
+    np.testing.assert_allclose(est.by_method["doc"], np.array([1.0, 0.75, 0.5]) - ac_id + ac_ood,
+                               rtol=1e-6)
+    # every OOD input has the same confidence, below ATC's thresholds except model 0's -inf
+    np.testing.assert_allclose(est.by_method["atc"], [1.0, 0.0, 0.0])
+
+
+def test_battery_aline_d_solves_its_three_pair_equations_exactly():
+    est = _battery().estimates
+    z_id, p = norm.ppf([1 - 1e-4, 0.75, 0.5]), norm.ppf
+    x, y = p([0.75, 0.5, 0.75]), p([0.8, 0.4, 0.6])     # pairs (0,1), (0,2), (1,2)
+    slope, bias = np.polyfit(x, y, 1)
+    assert est.agr_line.slope == pytest.approx(slope) and est.agr_line.bias == pytest.approx(bias)
+    z = norm.ppf(est.by_method["aline_d"])
+    for (i, j), a_id, a_ood in zip([(0, 1), (0, 2), (1, 2)], [0.75, 0.5, 0.75], [0.8, 0.4, 0.6]):
+        assert (z[i] + z[j]) / 2 == pytest.approx(p(a_ood) + slope * ((z_id[i] + z_id[j]) / 2 - p(a_id)))
+    np.testing.assert_allclose(est.by_method["aline_s"], norm.cdf(slope * z_id + bias))
+
+
+def test_battery_errors_in_points_and_percent_by_hand():
+    errors = _battery().errors()
+    # naive [0.6, 0.7, 0.5] vs truth [0.8, 0.6, 0.6]: |0.2|, |0.1|, |0.1|
+    assert errors["naive"][0] == pytest.approx(100 * 0.4 / 3)
+    assert errors["naive"][1] == pytest.approx(100 * (0.2 / 0.8 + 0.1 / 0.6 + 0.1 / 0.6) / 3)
+    assert set(errors) == set(shift.METHODS)
+    zero = shift.evaluate_shift(_one_hot_logits(PRED_ID, 5.0), torch.tensor(Y_ID),
+                                _one_hot_logits(PRED_OOD, 2.0), torch.tensor([1, 2, 0, 0, 1]))
+    assert zero.acc_ood[0] == 0 and np.isnan(zero.errors()["naive"][1])  # MAPE undefined, not raised
+    assert zero.errors()["naive"][0] > 0
+
+
+def test_battery_refuses_aline_when_no_pair_is_usable_and_says_so():
+    same = [[0, 1, 2, 0]] * 3                       # every ID agreement is 1 > 0.98: no usable pair
+    ev = shift.evaluate_shift(_one_hot_logits(same, 5.0), torch.tensor(Y_ID),
+                              _one_hot_logits(PRED_OOD, 2.0), torch.tensor(Y_OOD))
+    assert ev.refused and "cannot estimate model(s) [0, 1, 2]" in ev.estimates.refusals["aline_d"]
+    assert "only 0 model pair(s)" in ev.estimates.refusals["aline_s"]
+    assert ev.estimates.by_method["aline_d"] is None and ev.estimates.by_method["aline_s"] is None
+    errors = ev.errors()
+    assert np.isnan(errors["aline_d"][0]) and np.isnan(errors["aline_s"][1])
+    assert not np.isnan(errors["naive"][0])          # the baselines still answer
+    assert np.isnan(ev.line_gap()) and np.isnan(ev.identity_gap())
+    assert ev.acc_line is None                       # equal ID accuracies: no accuracy line either
+
+
+def test_battery_aline_d_refuses_alone_when_the_pair_graph_is_bipartite():
+    # model 0 always predicts 0, model 2 always 1 (agreement 0: excluded), models 1 and 3 half
+    # and half, differing on one input (agreement 0.99: excluded). Usable pairs (0,1), (0,3),
+    # (1,2), (2,3): an even cycle, so z_0 + z_2 = z_1 + z_3 leaves one direction undetermined;
+    # the agreement line exists (ID agreements 0.5, 0.49, 0.5, 0.51), so ALine-S still answers
+    half = [0] * 50 + [1] * 50
+    pred_id = [[0] * 100, half, [1] * 100, half[:49] + [1] + half[50:]]
+    labels = torch.tensor(half)
+    ev = shift.evaluate_shift(_one_hot_logits(pred_id, 5.0), labels, _one_hot_logits(pred_id, 2.0), labels)
+    assert ev.n_usable_pairs == 4
+    est = ev.estimates
+    assert set(est.refusals) == {"aline_d"} and est.by_method["aline_s"] is not None
+    assert est.agr_line is not None and not np.isnan(ev.line_gap())
+    errors = ev.errors()
+    assert np.isnan(errors["aline_d"][0]) and not np.isnan(errors["aline_s"][0])
+
+
+def test_lines_gap_is_the_mean_vertical_distance_at_the_given_points():
+    a, b = shift.LineFit(1.0, 0.0, 1.0), shift.LineFit(0.5, 0.2, 1.0)
+    # a - b = 0.5 x - 0.2 at x = 0, 1, -2: -0.2, 0.3, -1.2
+    assert shift.lines_gap(a, b, [0.0, 1.0, -2.0]) == pytest.approx(1.7 / 3)
+    assert np.isnan(shift.lines_gap(None, b, [0.0]))
+    ev = _battery()
+    x = norm.ppf(np.clip(ev.estimates.acc_id, 1e-4, 1 - 1e-4))
+    assert ev.identity_gap() == pytest.approx(np.mean(np.abs(ev.estimates.agr_line(x) - x)))
+    assert ev.line_gap() == pytest.approx(np.mean(np.abs(ev.estimates.agr_line(x) - ev.acc_line(x))))

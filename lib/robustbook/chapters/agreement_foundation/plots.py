@@ -1,5 +1,6 @@
 """Chapter 03's figures and explorer. Each function draws one figure from a ``Result``; axes in
-probit scale are labelled in % (the tick at Phi^-1(p) reads p)."""
+probit scale are labelled in % (the tick at Phi^-1(p) reads p). ``explore`` is the explorer's
+figure (``robustbook.book.widgets.explorer(plots.explore, result, ...)``)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,17 @@ import pandas as pd
 import seaborn as sns
 
 from robustbook.book.plotting import colors_for, subplots
-from robustbook.chapters.agreement_foundation.experiments import (
-    ENSEMBLE_LABELS,
-    ENSEMBLES,
-    METHOD_LABELS,
-    METHODS,
-)
-from robustbook.shift import probit
+from robustbook.chapters.agreement_foundation.experiments import ENSEMBLE_LABELS, ENSEMBLES
+from robustbook.chapters.agreement_foundation.result import Result
+from robustbook.chapters.agreement_foundation.tables import per_seed
+from robustbook.shift import METHOD_LABELS, METHODS, probit
 
 COLORS = colors_for([*ENSEMBLES, "accuracy", "agreement"])
 METHOD_COLORS = colors_for(list(METHODS))
 TICKS = np.array([0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98])
 
 
-def default_shift(result) -> str:
+def default_shift(result: Result) -> str:
     """The first corruption at the middle severity (the shift the static figures show)."""
     s = result.settings
     severity = sorted(s.severities)[len(s.severities) // 2]
@@ -46,7 +44,7 @@ def _probit_axes(ax, lo: float, hi: float) -> None:
     ax.set_ylim(probit(lo), probit(hi))
 
 
-def lines_panel(ax, result, ensemble: str, shift: str, seed: int) -> None:
+def lines_panel(ax, result: Result, ensemble: str, shift: str, seed: int) -> None:
     """Probit ID vs OOD: models' accuracy (dots), pairs' agreement (small dots), both fitted
     lines, and y = x."""
     sel = dict(ensemble=ensemble, shift=shift, seed=seed)
@@ -70,7 +68,7 @@ def lines_panel(ax, result, ensemble: str, shift: str, seed: int) -> None:
     ax.legend(fontsize="x-small", loc="upper left")
 
 
-def agreement_lines(result, shift: str | None = None, seed: int | None = None):
+def agreement_lines(result: Result, shift: str | None = None, seed: int | None = None):
     """One panel per ensemble: accuracy and agreement on the probit scale with both lines."""
     shift = shift or default_shift(result)
     seed = result.settings.seeds[0] if seed is None else seed
@@ -81,12 +79,12 @@ def agreement_lines(result, shift: str | None = None, seed: int | None = None):
     return fig
 
 
-def _seed_means(result, measure: str) -> pd.DataFrame:
-    g = result.errors.groupby(["ensemble", "method", "seed"])[measure].mean().reset_index()
+def _seed_means(result: Result, measure: str) -> pd.DataFrame:
+    g = per_seed(result.errors, measure, ["ensemble", "method", "seed"]).reset_index()
     return g.assign(Ensemble=g["ensemble"].map(ENSEMBLE_LABELS), Method=g["method"].map(METHOD_LABELS))
 
 
-def method_errors(result, measure: str = "mae"):
+def method_errors(result: Result, measure: str = "mae"):
     """Error of every estimator per ensemble (bars: mean ± std over seeds; dots: seeds)."""
     data = _seed_means(result, measure)
     palette = {ENSEMBLE_LABELS[e]: COLORS[e] for e in ENSEMBLES}
@@ -104,10 +102,10 @@ def method_errors(result, measure: str = "mae"):
     return fig
 
 
-def errors_by_severity(result, methods=("aline_d", "naive", "atc")):
+def errors_by_severity(result: Result, methods=("aline_d", "naive", "atc")):
     """MAE vs corruption severity, per ensemble (mean over corruptions; band ±1 std over seeds)."""
     e = result.errors[result.errors["method"].isin(methods) & (result.errors["severity"] > 0)]
-    e = e.groupby(["ensemble", "method", "seed", "severity"])["mae"].mean().reset_index()
+    e = per_seed(e, "mae", ["ensemble", "method", "seed", "severity"]).reset_index()
     e = e.assign(Ensemble=e["ensemble"].map(ENSEMBLE_LABELS), Method=e["method"].map(METHOD_LABELS))
     fig, axes = subplots(len(methods), width=4.2, height=3.4, sharey=True)
     for ax, m in zip(axes[0], methods):
@@ -120,7 +118,7 @@ def errors_by_severity(result, methods=("aline_d", "naive", "atc")):
     return fig
 
 
-def predicted_vs_true(result, ensemble: str = "random_head", seed: int | None = None):
+def predicted_vs_true(result: Result, ensemble: str = "random_head", seed: int | None = None):
     """Each method's estimate against the true OOD accuracy, every model and shift of one seed."""
     seed = result.settings.seeds[0] if seed is None else seed
     m = result.models[(result.models["ensemble"] == ensemble) & (result.models["seed"] == seed)]
@@ -135,19 +133,17 @@ def predicted_vs_true(result, ensemble: str = "random_head", seed: int | None = 
     return fig
 
 
-def explorer_view(result):
-    """A ``draw(ensemble, corruption, severity, seed)`` for ``widgets.explorer``: the chosen
-    ensemble's lines on the chosen shift, and each method's error there (precomputed: instant)."""
-    def draw(ensemble: str, corruption: str, severity: int, seed: int) -> None:
-        shift = f"{corruption}-{severity}"
-        fig, axes = subplots(2, width=4.8, height=4.2)
-        lines_panel(axes[0][0], result, ensemble, shift, seed)
-        err = _select(result.errors, ensemble=ensemble, shift=shift, seed=seed)
-        sns.barplot(data=err.assign(Method=err["method"].map(METHOD_LABELS)), x="mae", y="Method",
-                    hue="Method", palette={METHOD_LABELS[k]: METHOD_COLORS[k] for k in METHODS},
-                    ax=axes[0][1], legend=False)
-        axes[0][1].set(xlabel="MAE on this shift (accuracy points)", ylabel="",
-                       title=f"{shift}, seed {seed}")
-        plt.show()
-
-    return draw
+def explore(result: Result, ensemble: str, corruption: str, severity: int, seed: int) -> None:
+    """The explorer's figure: the chosen ensemble's lines on one shift and seed (left) and every
+    method's error there (right); everything was computed by ``run``, so it draws at once."""
+    shift = f"{corruption}-{severity}"
+    fig, axes = subplots(2, width=4.8, height=4.2)
+    lines_panel(axes[0][0], result, ensemble, shift, seed)
+    err = _select(result.errors, ensemble=ensemble, shift=shift, seed=seed)
+    sns.barplot(data=err.assign(Method=err["method"].map(METHOD_LABELS)), x="mae", y="Method",
+                hue="Method", palette={METHOD_LABELS[k]: METHOD_COLORS[k] for k in METHODS},
+                order=[METHOD_LABELS[k] for k in METHODS], ax=axes[0][1], legend=False)
+    refused = " (ALine refused)" if err["refused"].any() else ""
+    axes[0][1].set(xlabel="MAE on this shift (accuracy points)", ylabel="",
+                   title=f"{shift}, seed {seed}{refused}")
+    plt.show()

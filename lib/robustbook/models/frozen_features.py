@@ -1,0 +1,129 @@
+"""Frozen "foundation model" features for linear-probe studies: an ID training set, an ID test
+set and one feature set per distribution shift, all from one frozen encoder.
+
+* :func:`digits_features` (CPU scale): a one-hidden-layer MLP pretrained on the digits of the
+  first ``pretrain_classes`` classes only (a different task from the 10-class probe task), then
+  frozen; its hidden layer is the feature map. Shifts: the test digits corrupted with
+  ``imagecorruptions`` (``robustbook.data.digit_shifts``).
+* :func:`clip_features` (paper scale): a frozen OpenCLIP image encoder (loaded by the caller with
+  ``robustbook.models.clip_features.load_open_clip``) on CIFAR-10 (ID), CIFAR-10.1 and CIFAR-10-C.
+Features are standardised with the training set's mean and std (:func:`standardize`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from robustbook.data.cifar import load_cifar10
+from robustbook.data.cifar_shifts import load_cifar10_1, load_cifar10_c
+from robustbook.data.digit_shifts import (
+    corrupted_sets,
+    digit_images,
+    flatten_pixels,
+    shift_name,
+    split_digits,
+)
+from robustbook.models.clip_features import encode_images
+from robustbook.models.small import MLP
+from robustbook.train import fit
+
+CIFAR10_1 = "cifar10.1"
+PIXEL_STD_FLOOR = 0.1  # border pixels of the upscaled digits are nearly constant
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Frozen features: train (N, d), ID test (M, d), and per shift name (M_s, d) with labels;
+    ``shift_info[name]`` = (corruption or dataset, severity; 0 for CIFAR-10.1)."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_id: torch.Tensor
+    y_id: torch.Tensor
+    shifts: dict[str, tuple[torch.Tensor, torch.Tensor]]
+    shift_info: dict[str, tuple[str, int]]
+    n_classes: int = 10
+
+
+def standardize(train: torch.Tensor, *others: torch.Tensor, floor: float = 1e-3) -> list[torch.Tensor]:
+    """[(t - mean) / (std + floor) for t in (train, *others)], with the train set's per-feature
+    mean and (unbiased) std."""
+    mean, std = train.mean(0), train.std(0) + floor
+    return [(t - mean) / std for t in (train, *others)]
+
+
+def pretrain_mlp(x: torch.Tensor, y: torch.Tensor, *, width: int, n_classes: int, epochs: int,
+                 seed: int, lr: float = 1e-3, batch_size: int = 32) -> MLP:
+    """MLP (d_in -> width -> n_classes) trained with Adam on the examples with label <
+    ``n_classes`` only; returned frozen (eval mode, no gradients)."""
+    keep = y < n_classes
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = MLP(x.shape[1], width, n_classes)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def step(xb: torch.Tensor, yb: torch.Tensor) -> float:
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    fit(model, x[keep], y[keep], step, epochs=epochs, batch_size=batch_size,
+        generator=torch.Generator().manual_seed(seed))
+    return model.eval().requires_grad_(False)
+
+
+def digits_features(*, corruptions: Sequence[str], severities: Sequence[int], width: int,
+                    pretrain_classes: int, pretrain_epochs: int, split_seed: int,
+                    backbone_seed: int, corruption_seed: int, n_train: int | None = None) -> FeatureSet:
+    """Digits split by ``split_seed`` (1/3 test, stratified), 32x32; the test images corrupted per
+    (corruption, severity) with ``corruption_seed``; everything passed through an MLP pretrained
+    (``backbone_seed``) on the training digits 0 .. pretrain_classes - 1, then standardised."""
+    images, labels = digit_images()
+    idx_tr, idx_te = split_digits(labels, split_seed, n_train=n_train)
+    train = flatten_pixels(images[idx_tr])
+    mean, std = train.mean(0), train.std(0) + PIXEL_STD_FLOOR
+
+    def pixels(x: np.ndarray) -> torch.Tensor:
+        return (flatten_pixels(x) - mean) / std
+
+    backbone = pretrain_mlp(pixels(images[idx_tr]), labels[idx_tr], width=width,
+                            n_classes=pretrain_classes, epochs=pretrain_epochs, seed=backbone_seed)
+    shifted = corrupted_sets(images[idx_te], corruptions, severities, corruption_seed)
+    with torch.no_grad():
+        feats = [backbone.features(pixels(x)) for x in
+                 (images[idx_tr], images[idx_te], *(x for x, _ in shifted.values()))]
+    x_tr, x_id, *x_shift = standardize(*feats)
+    shifts = {name: (x, labels[idx_te]) for name, x in zip(shifted, x_shift)}
+    return FeatureSet(x_tr, labels[idx_tr], x_id, labels[idx_te], shifts,
+                      {name: info for name, (_, info) in shifted.items()})
+
+
+def clip_features(model: nn.Module, data_dir: str | Path, *, corruptions: Sequence[str],
+                  severities: Sequence[int], n_train: int | None = None) -> FeatureSet:
+    """Frozen image embeddings of CIFAR-10 train/test, CIFAR-10.1 and every CIFAR-10-C
+    (corruption, severity), read from ``data_dir``; one shift in memory at a time."""
+    x_tr, y_tr, x_te, y_te = load_cifar10(data_dir)
+    if n_train is not None:
+        x_tr, y_tr = x_tr[:n_train], y_tr[:n_train]
+    loaders = {CIFAR10_1: lambda: load_cifar10_1(data_dir)}
+    info = {CIFAR10_1: (CIFAR10_1, 0)}
+    for c in corruptions:
+        for sev in severities:
+            loaders[shift_name(c, sev)] = lambda c=c, sev=sev: load_cifar10_c(data_dir, c, sev)
+            info[shift_name(c, sev)] = (c, sev)
+    encoded, labels = [encode_images(model, x_tr), encode_images(model, x_te)], {}
+    for name, load in loaders.items():  # CIFAR-10-C is 3 GB: encode one shift at a time
+        x, labels[name] = load()
+        encoded.append(encode_images(model, x))
+    z_tr, z_te, *z_shift = standardize(*encoded)
+    shifts = {name: (z, labels[name]) for name, z in zip(loaders, z_shift)}
+    return FeatureSet(z_tr, y_tr, z_te, y_te, shifts, info)
