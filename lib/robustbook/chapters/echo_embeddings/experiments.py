@@ -9,6 +9,10 @@ Tasks (``robustbook.data.synthetic_language``), per seed:
 * ``hard_triplet``  whole-sentence embeddings; the negative shares the anchor's early words.
 * ``sts_spearman``  whole-sentence STS, gold = same concept (Spearman of cosine).
 * ``retrieval_ndcg10`` whole-sentence retrieval, relevant = same concept (nDCG@10).
+
+Seeds: everything random under one reported seed takes a named stream of ``derive_seed``
+("lm-data", "lm-init", "lm-order", "eval", "similarity"), so a seed's numbers do not depend on
+which other seeds ran before it.
 """
 
 from __future__ import annotations
