@@ -1,20 +1,22 @@
 # Robustness, Reproduced — see README.md.
 #   make test   set up .venv if needed, run the whole test suite (what CI runs)
 #   make book   set up .venv if needed, execute every chapter (preset cpu), build the HTML book
+#   make lab    JupyterLab on notebooks/ with the project's kernel and live explorers
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: setup test book bench lint lock clean
+.PHONY: setup test book bench lint lock lab clean
 
 # The venv is (re)installed only when the dependency files change.
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock etc/jupyter/jupyter_server_config.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	mkdir -p $(VENV)/etc/jupyter && cp -r etc/jupyter/. $(VENV)/etc/jupyter/
 	touch $@
 
 setup: $(STAMP)
@@ -24,6 +26,10 @@ test: $(STAMP)
 
 book: $(STAMP)
 	$(BIN)/robustbook book --jobs $(JOBS)
+
+# JupyterLab on the chapter sources (saving strips their outputs: etc/jupyter, robustbook.notebook_hygiene).
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py

@@ -6,6 +6,8 @@ small model), and the notebook calls::
 
     explorer(plots.explore, result, defaults={...}, controls={name: ipywidgets control})
 
+as the last expression of its cell (Jupyter displays the returned widget).
+
 In JupyterLab (and under plain papermill) that shows the controls and a "Run" button; each press
 calls ``explore(result, **values)`` (the defaults are drawn once at the start). When the book is built (the runner sets
 ``ROBUSTBOOK_STATIC=1``), or where ipywidgets is missing, it draws the figure once at ``defaults``:
@@ -27,8 +29,9 @@ def is_static() -> bool:
 
 def explorer(explore: Callable[..., object], result: Any, defaults: dict[str, Any],
              controls: dict[str, Any]):
-    """Live: an ``ipywidgets.interactive`` with a Run button (returned, so tests can press it via
-    ``.manual_button.click()``). Static: ``explore(result, **defaults)`` once; returns None."""
+    """Live: returns an ``ipywidgets.interactive`` with a Run button — the last expression of its
+    notebook cell, so Jupyter displays it (tests press ``.manual_button.click()``). Static:
+    ``explore(result, **defaults)`` once; returns None."""
     missing = set(controls) - set(defaults)
     if missing:
         raise ValueError(f"explorer: controls without a default value: {sorted(missing)}")
@@ -37,7 +40,6 @@ def explorer(explore: Callable[..., object], result: Any, defaults: dict[str, An
         return None
     try:
         import ipywidgets as widgets
-        from IPython.display import display
     except ImportError:
         explore(result, **defaults)
         return None
@@ -50,6 +52,5 @@ def explorer(explore: Callable[..., object], result: Any, defaults: dict[str, An
     run.__name__ = getattr(explore, "__name__", "explore")
     fixed = {k: widgets.fixed(v) for k, v in defaults.items() if k not in controls}
     panel = widgets.interactive(run, {"manual": True, "manual_name": "Run"}, **controls, **fixed)
-    display(panel)
     panel.update()  # draw the defaults at once, as the static book does; Run redraws
     return panel
