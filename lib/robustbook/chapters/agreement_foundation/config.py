@@ -12,7 +12,6 @@ CIFAR-10.1 and CIFAR-10-C (Saxena et al., 2024, Sec. 4); the probe hyperparamete
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 from robustbook.book.config import ChapterConfig, CommonSettings, require, require_positive_ints
 from robustbook.data.cifar_shifts import CIFAR10_C_CORRUPTIONS
@@ -57,8 +56,8 @@ PRESETS: dict[str, dict] = {
 
 @dataclass(frozen=True)
 class Config(ChapterConfig):
-    SETTINGS: ClassVar[type] = Settings
-    PRESETS: ClassVar[dict[str, dict]] = PRESETS
+    SETTINGS = Settings
+    PRESETS = PRESETS
 
     data_dir: str | None = None            # paper preset: folder holding cifar-10-batches-py/, CIFAR-10.1/, CIFAR-10-C/
     n_seeds: int | None = None             # reported seeds averaged over (None: the preset's, cpu 5, paper 3)
