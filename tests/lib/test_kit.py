@@ -99,6 +99,17 @@ def test_a_finding_needs_the_mean_and_80_percent_of_seeds():
     assert surprise.verdict == "⚠ UNEXPECTED: reproduced" and not surprise.as_expected
 
 
+def test_a_fragile_finding_accepts_either_verdict_and_says_so():
+    for per_seed, holds in (([True] * 4 + [False], True), ([True] * 3 + [False] * 2, False)):
+        c = finding("f", "s", "p", "m", on_mean=True, per_seed=per_seed, expect=Expect.fragile("4/5 on tuning"))
+        assert c.holds is holds and c.fragile and c.as_expected and "(fragile)" in c.verdict
+    assert counts([c])["fragile"] == 1 and counts([c])["unexpected"] == 0
+    assert "1 pre-registered as fragile" in headline([c])
+    assert claims_table([c]).loc["f", "pre-registered"] == "fragile, either verdict: 4/5 on tuning"
+    with pytest.raises(ValueError, match="one-line reason"):
+        Expect.fragile("")
+
+
 def test_expectations_and_kinds_are_enforced():
     with pytest.raises(ValueError, match="one-line reason"):
         Expect(False)
@@ -122,7 +133,7 @@ def test_table_lists_findings_first_and_headline_counts_findings_only():
     assert list(table.columns) == ["kind", "claim", "paper", "this run", "pre-registered", "verdict"]
     assert table.loc["f2", "pre-registered"] == "not reproduced: small"
     assert counts(_claims()) == {"findings": 2, "reproduced": 1, "not_reproduced_expected": 1,
-                                 "unexpected": 0, "checks": 1, "checks_passed": 1}
+                                 "fragile": 0, "unexpected": 0, "checks": 1, "checks_passed": 1}
     assert headline(_claims()) == ("1/2 findings reproduced (1 not at this scale, as pre-registered); "
                                    "1/1 checks pass")
     prereg = preregistration_table({"f1": Expect(True), "f2": Expect(False, "small")})
