@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml requirements.lock etc/jupyter/jupyter_server_config.jso
 setup: $(STAMP)
 
 test: $(STAMP)
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/python -m pytest
 
 book: $(STAMP)
@@ -36,7 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_agreement.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check lib tests bench
+	$(BIN)/pre-commit run --all-files
 
 lock: $(STAMP)
 	( echo "# Every package of the book's environment, exact versions (regenerate: make lock)."; \

@@ -5,4 +5,9 @@ Capability modules (``optim``, ``data``, ``models``, ``train``, ``book`` ...) ho
 capability modules never import chapter modules.
 """
 
-__version__ = "0.1.0"
+from importlib import metadata
+
+try:  # one source of truth: pyproject.toml's version, as installed
+    __version__ = metadata.version("robustbook")
+except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from robustbook import __version__
 from robustbook.book.claims import from_record, headline
 from robustbook.chapters import CHAPTERS, get_chapter, implemented
 from robustbook.runner import (
@@ -107,6 +108,7 @@ def cmd_sync_params(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="robustbook", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"robustbook {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute one chapter with papermill")
     run.add_argument("chapter", help="chapter slug, e.g. sam-label-noise")

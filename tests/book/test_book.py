@@ -88,9 +88,25 @@ def test_chapter_pages_render_figures_and_claims_in_a_real_browser(built_book, i
             assert rows.count() == len(record["claims"])
             for i, claim in enumerate(record["claims"]):
                 assert claim["id"] in rows.nth(i).inner_text()
+            _check_launch_and_repository_links(page, c)
             shot = BOOK_CHAPTERS / f".{c.stem}.png"
             page.screenshot(path=str(shot), full_page=False)
         browser.close()
+
+
+def _check_launch_and_repository_links(page, info) -> None:
+    """The repository button and the Binder / Colab / JupyterHub launch buttons all point where
+    _config.yml's one repository setting says."""
+    config = yaml.safe_load((Path(__file__).parents[2] / "_config.yml").read_text())
+    repo, launch = config["repository"]["url"], config["launch_buttons"]
+    org_repo = repo.removeprefix("https://github.com/")
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    assert repo in hrefs, f"no repository button to {repo}"
+    binder = [h for h in hrefs if h.startswith(launch["binderhub_url"])]
+    colab = [h for h in hrefs if h.startswith(launch["colab_url"])]
+    assert binder and all(f"/v2/gh/{org_repo}/{config['repository']['branch']}" in h for h in binder), binder
+    assert colab and all(f"/github/{org_repo}/blob/" in h for h in colab), colab
+    assert all(info.stem in h for h in binder + colab), "launch buttons must open this chapter"
 
 
 def test_failed_run_leaves_no_complete_looking_result(tmp_path, root):
