@@ -1,11 +1,18 @@
 """Part 4 at CPU scale: a tiny open_clip model trained contrastively on digit images with captions
-whose buckets differ in caption quality, evaluated zero-shot from class-name prompts."""
+whose buckets differ in caption quality, evaluated zero-shot from class-name prompts.
+
+Randomness inside a reported seed: the pool (split, wrong captions) from ``derive_seed(seed,
+"caption pool")``; the model's initial weights and the data order from ``derive_seed(seed, "clip")``
+-- the same for every pool and budget of the seed (paired runs). One run per (seed, pool, budget):
+a tiny CLIP sits on a plateau at the start for a random number of steps, which makes the smallest
+budget noisy (see the chapter)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import torch
 
+from robustbook.book.chapter import derive_seed, generator
 from robustbook.chapters.data_filtering_scaling.config import Settings
 from robustbook.clip import WordTokenizer, create_clip, train_contrastive, zero_shot_accuracy
 from robustbook.data.caption_pools import (
@@ -27,10 +34,10 @@ def train_and_evaluate(pool: CaptionPool, m: int, samples_seen: int, s: Settings
                        tokenizer: WordTokenizer, device: torch.device) -> float:
     """Zero-shot test accuracy of a fresh CLIP trained on the top-m buckets for ``samples_seen``."""
     images, captions = pool.top(m)
-    model = create_clip(s.clip_model, seed=seed, device=device)
+    model = create_clip(s.clip_model, seed=derive_seed(seed, "clip"), device=device)
     train_contrastive(model, images, tokenizer(captions), samples_seen=samples_seen,
                       batch_size=s.clip_batch_size, lr=s.clip_lr, warmup_steps=s.clip_warmup,
-                      generator=torch.Generator().manual_seed(seed), device=device)
+                      generator=generator(seed, "clip"), device=device)
     return zero_shot_accuracy(model, tokenizer, pool.test_images, pool.test_labels, pool.class_names,
                               PROMPT_TEMPLATES, device=device)
 
@@ -40,8 +47,9 @@ def clip_runs(s: Settings, device: torch.device) -> pd.DataFrame:
     passes, accuracy."""
     tokenizer = digit_tokenizer()
     rows = []
-    for seed in s.clip_seed_list:
-        pool = digit_caption_pool(bucket_size=s.clip_bucket_size, caption_noise=s.caption_noise, seed=seed)
+    for seed in s.seeds:
+        pool = digit_caption_pool(bucket_size=s.clip_bucket_size, caption_noise=s.caption_noise,
+                                  seed=derive_seed(seed, "caption pool"))
         for m in s.clip_pools:
             size = m * s.clip_bucket_size
             rows += [{"seed": seed, "m": m, "pool_size": size, "budget": n, "passes": n / size,

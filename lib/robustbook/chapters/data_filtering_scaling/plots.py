@@ -9,6 +9,7 @@ import seaborn as sns
 
 from robustbook.book.plotting import colors_for, subplots
 from robustbook.chapters.data_filtering_scaling import frontier
+from robustbook.chapters.data_filtering_scaling.result import Result
 from robustbook.data.caption_pools import DIGIT_NAMES
 from robustbook.scaling_laws import mixture_error
 
@@ -38,12 +39,12 @@ def paper_frontier():
     return fig
 
 
-def _pool_frame(result) -> pd.DataFrame:
+def _pool_frame(result: Result) -> pd.DataFrame:
     runs = result.runs[result.runs["m"] > 0]
     return runs.assign(pool=runs["m"].map(POOL_NAMES), error_pct=100 * runs["error"])
 
 
-def trained_pools(result):
+def trained_pools(result: Result):
     """Part 2: test error vs samples seen for every filtered pool (mean ± std over seeds), and each
     pool's error minus top-1's (below zero: the wider pool is better)."""
     data = _pool_frame(result)
@@ -67,7 +68,7 @@ def trained_pools(result):
     return fig
 
 
-def bucket_fits(result):
+def bucket_fits(result: Result):
     """Part 3: each bucket trained alone (dots: seed mean, bars: std) and the fitted law (lines;
     dashed: the same law without decay)."""
     fit, control = result.fits["mean"], result.fits["no_decay"]
@@ -89,10 +90,12 @@ def bucket_fits(result):
     return fig
 
 
-def predicted_vs_measured(result):
+def predicted_vs_measured(result: Result):
     """Part 3: the unions predicted from the single-bucket fits (lines) against the trained unions
-    (dots, seed mean), and all (pool, budget) points predicted vs measured."""
-    s, fit, table = result.settings, result.fits["mean"], result.prediction
+    (dots, seed mean), and all (pool, budget) points predicted vs measured (marker: which points
+    the claim judges)."""
+    s, fit = result.settings, result.fits["mean"]
+    table = result.prediction[result.prediction["fit"] == "mean"]
     fig, axes = subplots(2, width=5.4)
     dense = _dense(s.budgets)
     for m, g in table.groupby("m"):
@@ -103,8 +106,9 @@ def predicted_vs_measured(result):
     axes[0][0].set(xscale="log", xlabel="samples seen", ylabel="clean test error (%)",
                    title="Predicted (lines) vs trained (dots)")
     axes[0][0].legend(fontsize="small", title=None)
-    shown = table.assign(pool=table["m"].map(POOL_NAMES), kind=np.where(table["fitted"], "fitted (top-1)",
-                                                                       "predicted union"))
+    kind = np.select([table["m"] == 1, table["judged"]], ["fitted (top-1)", "judged: union past one pass"],
+                     "union, first pass")
+    shown = table.assign(pool=table["m"].map(POOL_NAMES), kind=kind)
     sns.scatterplot(data=shown.assign(measured=100 * shown["measured"], predicted=100 * shown["predicted"]),
                     x="measured", y="predicted", hue="pool", style="kind", ax=axes[0][1],
                     palette={POOL_NAMES[m]: COLORS[POOL_NAMES[m]] for m in table["m"].unique()})
@@ -115,7 +119,7 @@ def predicted_vs_measured(result):
     return fig
 
 
-def clip_pools(result):
+def clip_pools(result: Result):
     """Part 4: zero-shot accuracy of tiny CLIPs vs samples seen for each pool (line: seed mean,
     dots: seeds)."""
     data = result.clip.assign(pool=result.clip["m"].map(POOL_NAMES), acc=100 * result.clip["accuracy"])
@@ -136,7 +140,7 @@ def clip_pools(result):
     return fig
 
 
-def _law_for(result, buckets: list[int], source: str) -> tuple[float, dict]:
+def _law_for(result: Result, buckets: list[int], source: str) -> tuple[float, dict]:
     """(bucket size, mixing-rule arguments) of the chosen buckets from this run's fit or the paper."""
     if source == "paper constants":
         p = frontier.PUBLISHED
@@ -147,26 +151,25 @@ def _law_for(result, buckets: list[int], source: str) -> tuple[float, dict]:
                                          "tau": [f.tau[i] for i in buckets], "d": f.d}
 
 
-def explorer_draw(result):
-    """``draw(buckets, budget, source)`` for the explorer: the law's error vs samples seen for the
-    union of the chosen buckets (0-based ids; this run's fit or the paper's constants), the chosen
-    budget (in bucket sizes: 2.5 = 32M samples for the paper, 2,500 for the toy) marked, and the
-    trained seed-mean errors when the buckets form a trained pool top-1..m."""
-    def draw(buckets=(0, 1), budget: float = 8.0, source: str = "this run's fit"):
-        buckets = sorted(buckets) or [0]
-        size, law = _law_for(result, buckets, source)
-        grid = size * np.geomspace(0.25, 64, 80)
-        fig, axes = subplots(1, width=6.5, height=3.8)
-        ax = axes[0][0]
-        ax.plot(grid, [100 * mixture_error(n, size, **law, scale_tau=result.settings.scale_tau) for n in grid],
-                label="predicted")
-        y = 100 * mixture_error(budget * size, size, **law, scale_tau=result.settings.scale_tau)
-        ax.plot([budget * size], [y], "o", color="k")
-        if source != "paper constants" and buckets == list(range(len(buckets))):
-            trained = result.prediction[result.prediction["m"] == len(buckets)]
-            ax.plot(trained["budget"], 100 * trained["measured"], "s", color="C3", label="trained (seed mean)")
-        ax.legend(fontsize="small")
-        ax.set(xscale="log", xlabel="samples seen", ylabel="error (%)",
-               title=f"buckets {[i + 1 for i in buckets]}, {source}: {y:.1f}% at {budget * size:,.0f}")
-        plt.show()
-    return draw
+def explore(result: Result, buckets=(0, 1), budget: float = 8.0, source: str = "this run's fit") -> None:
+    """The explorer: the law's error vs samples seen for the union of the chosen ``buckets``
+    (0-based ids; this run's seed-mean fit or the paper's constants), the chosen ``budget`` (in
+    bucket sizes: 2.5 = 32M samples for the paper, 2,500 for the toy) marked, and the trained
+    seed-mean errors when the buckets form a trained pool top-1..m."""
+    buckets = sorted(buckets) or [0]
+    size, law = _law_for(result, buckets, source)
+    scale_tau = result.settings.scale_tau
+    grid = size * np.geomspace(0.25, 64, 80)
+    fig, axes = subplots(1, width=6.5, height=3.8)
+    ax = axes[0][0]
+    ax.plot(grid, [100 * mixture_error(n, size, **law, scale_tau=scale_tau) for n in grid], label="predicted")
+    y = 100 * mixture_error(budget * size, size, **law, scale_tau=scale_tau)
+    ax.plot([budget * size], [y], "o", color="k")
+    if source != "paper constants" and buckets == list(range(len(buckets))):
+        table = result.prediction
+        trained = table[(table["fit"] == "mean") & (table["m"] == len(buckets))]
+        ax.plot(trained["budget"], 100 * trained["measured"], "s", color="C3", label="trained (seed mean)")
+    ax.legend(fontsize="small")
+    ax.set(xscale="log", xlabel="samples seen", ylabel="error (%)",
+           title=f"buckets {[i + 1 for i in buckets]}, {source}: {y:.1f}% at {budget * size:,.0f}")
+    plt.show()
