@@ -53,8 +53,9 @@ def project_root(start: Path | None = None) -> Path:
 
 
 def validate_params(info: ChapterInfo, params: dict[str, Any]):
-    """Build the chapter's ``Config`` from ``params``: bad names or values fail here, in this
-    process, before any kernel starts."""
+    """Build the chapter's ``Config`` from ``params`` and check the inputs its preset reads from
+    disk: bad names or values, or missing data, fail here, in this process, before any kernel
+    starts."""
     config_cls = info.load().Config
     known = set(config_cls.__dataclass_fields__)
     unknown = sorted(set(params) - known)
@@ -62,9 +63,14 @@ def validate_params(info: ChapterInfo, params: dict[str, Any]):
         raise ValueError(f"unknown parameter(s) {unknown} for chapter {info.slug}; "
                          f"known: {', '.join(sorted(known))}")
     try:
-        return config_cls(**params)
+        config = config_cls(**params)
     except ValueError as e:
         raise ValueError(f"chapter {info.slug}: {e}") from None
+    try:
+        config.require_data()
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"chapter {info.slug}: {e}") from None
+    return config
 
 
 def library_hash(chapter_module: str | None = None, lib_dir: Path = LIB_DIR) -> str:

@@ -110,14 +110,15 @@ def _check_launch_and_repository_links(page, info) -> None:
 
 
 def test_failed_run_leaves_no_complete_looking_result(tmp_path, root):
-    """A run that fails in a cell (paper preset, no data) reports chapter and cell and leaves only
-    the partial notebook."""
+    """A run that fails in a cell (a GPU that is not there) reports chapter and cell and leaves
+    only the partial notebook; missing paper data is refused before any kernel starts."""
     from robustbook.runner import execute_chapter
 
-    outcome = execute_chapter("sam-label-noise", {"preset": "paper", "data_dir": str(tmp_path)},
-                              tmp_path, root=root)
+    outcome = execute_chapter("sam-label-noise", {"preset": "smoke", "device": "cuda:99"}, tmp_path, root=root)
     assert not outcome.ok and outcome.results is None
-    assert "01_sam-label-noise failed in cell" in outcome.error
-    assert "FileNotFoundError" in outcome.error and "cifar-10-batches-py" in outcome.error
+    assert "01_sam-label-noise failed in cell" in outcome.error and "cuda" in outcome.error
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["01_sam-label-noise.failed.ipynb"], names
+    with pytest.raises(FileNotFoundError, match="cifar-10-batches-py"):
+        execute_chapter("sam-label-noise", {"preset": "paper", "data_dir": str(tmp_path)}, tmp_path, root=root)
+    assert sorted(p.name for p in tmp_path.iterdir()) == names  # nothing new: no kernel ran

@@ -88,3 +88,29 @@ def test_random_crop_flip_is_deterministic_and_keeps_shape():
     unpadded = random_crop_flip(x, torch.Generator().manual_seed(0), pad=0)
     for img, out in zip(x, unpadded):  # without padding only flips remain
         assert torch.equal(out, img) or torch.equal(out, img.flip(-1))
+
+
+def test_cifar_batches_load_with_a_data_only_unpickler(tmp_path):
+    import os
+    import pickle
+
+    from robustbook.data import safe_pickle
+    from robustbook.data.cifar import write_cifar10_batch
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (3, 3, 32, 32), dtype=np.uint8)
+    write_cifar10_batch(tmp_path / "ok", images, np.array([1, 2, 3]))
+    batch = safe_pickle.load(tmp_path / "ok")
+    assert np.array_equal(batch[b"data"].reshape(3, 3, 32, 32), images) and batch[b"labels"] == [1, 2, 3]
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, ("echo pwned > " + str(tmp_path / "pwned"),))
+
+    (tmp_path / "bad").write_bytes(pickle.dumps({b"data": Exploit()}))
+    with pytest.raises(pickle.UnpicklingError, match=r"refusing to load (posix|os)\.system"):
+        safe_pickle.load(tmp_path / "bad")
+    assert not (tmp_path / "pwned").exists()
+    # a protocol-2 pickle (as CIFAR-10's Python 2 files are) of an array loads too
+    (tmp_path / "p2").write_bytes(pickle.dumps({b"x": np.arange(4)}, protocol=2))
+    assert safe_pickle.load(tmp_path / "p2")[b"x"].tolist() == [0, 1, 2, 3]

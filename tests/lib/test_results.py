@@ -61,6 +61,18 @@ def test_parameters_are_validated_before_any_kernel():
         validate_params(info, {"preset": "gpu"})
 
 
+def test_paper_preset_without_data_is_refused_before_any_kernel(capsys, tmp_path):
+    info = get_chapter("sam-label-noise")
+    with pytest.raises(FileNotFoundError, match="needs data_dir"):
+        validate_params(info, {"preset": "paper"})
+    with pytest.raises(FileNotFoundError, match="files missing in .*cifar-10-batches-py"):
+        validate_params(info, {"preset": "paper", "data_dir": str(tmp_path)})
+    assert main(["run", "sam-label-noise", "-p", "preset", "paper", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "chapter sam-label-noise" in err and "data_dir" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_cli_reports_bad_parameters_clearly(capsys):
     assert main(["run", "sam-label-noise", "-p", "label_noise_rate", "1.5"]) == 2
     err = capsys.readouterr().err

@@ -72,8 +72,10 @@ class ChapterResult:
 
 
 def start(config: Any, progress: bool | None = None) -> RunContext:
-    """Resolve ``config`` against its presets, set torch's threads, seed everything with the first
-    reported seed, choose the device. ``progress`` (default: on, except when the book is built)."""
+    """Check the preset's inputs on disk, resolve ``config`` against its presets, set torch's
+    threads, seed everything with the first reported seed, choose the device. ``progress``
+    (default: on, except when the book is built)."""
+    config.require_data()
     settings = config.resolve()
     set_threads(settings.threads)
     seed_everything(settings.seed)

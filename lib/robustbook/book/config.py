@@ -112,6 +112,11 @@ class ChapterConfig:
     def check(self) -> None:
         """The chapter's own range checks (override); raise ``ValueError`` via ``require``."""
 
+    def require_data(self) -> None:
+        """Are the inputs this preset reads from disk (data files, model weights) present? A chapter
+        with a paper preset overrides this to raise ``FileNotFoundError`` naming what is missing and
+        where it goes. ``robustbook run`` calls it before a kernel starts; ``start`` calls it too."""
+
     def resolve(self):
         """The chapter's ``Settings``: every field except ``results_path``, knobs left at ``None``
         taken from ``PRESETS[preset]``, and preset-only values (e.g. which dataset) from the preset."""

@@ -17,19 +17,11 @@ from robustbook.chapters.agreement_foundation import experiments
 from robustbook.chapters.agreement_foundation.claims import EXPECTED, judge_claims, metrics_from
 from robustbook.chapters.agreement_foundation.config import PRESETS, TUNING_SEEDS, Config, Settings
 from robustbook.chapters.agreement_foundation.result import Result
-from robustbook.data.cifar_shifts import check_files, required_files
 from robustbook.models.clip_features import load_open_clip
 from robustbook.models.frozen_features import FeatureSet, clip_features
-from robustbook.models.open_clip_weights import check_open_clip_weights
 
 SLUG = "agreement-foundation"
 __all__ = ["EXPECTED", "PRESETS", "SLUG", "TUNING_SEEDS", "Config", "Result", "Settings", "run"]
-
-
-def check_paper_inputs(s: Settings) -> None:
-    """Fail before any work when a data file or the open_clip weights are not local (names them)."""
-    check_files(s.data_dir, required_files(corruptions=s.corruptions))
-    check_open_clip_weights(s.clip_model, s.clip_pretrained)
 
 
 def paper_features(s: Settings, device) -> FeatureSet:
@@ -45,8 +37,7 @@ def run(config: Config, progress: bool | None = None) -> Result:
     ctx = start(config, progress)
     s: Settings = ctx.settings
     shared = None
-    if s.backbone == "open_clip":
-        check_paper_inputs(s)
+    if s.backbone == "open_clip":  # data and weights were checked by start (Config.require_data)
         shared = paper_features(s, ctx.device)
     tables: dict[str, list[dict]] = {"models": [], "lines": [], "pairs": [], "errors": []}
     for seed in s.seeds:

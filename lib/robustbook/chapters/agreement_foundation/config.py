@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from robustbook.book.config import ChapterConfig, CommonSettings, require, require_positive_ints
-from robustbook.data.cifar_shifts import CIFAR10_C_CORRUPTIONS
+from robustbook.data.cifar_shifts import CIFAR10_C_CORRUPTIONS, check_files, required_files
+from robustbook.models.open_clip_weights import check_open_clip_weights
 
 CPU_CORRUPTIONS = ("gaussian_noise", "impulse_noise", "defocus_blur", "elastic_transform", "snow")
 TUNING_SEEDS = (100, 101, 102, 103, 104)  # thresholds and cpu hyperparameters were chosen on these
@@ -76,6 +77,14 @@ class Config(ChapterConfig):
     pretrain_epochs: int = 20              # cpu: pretraining epochs (Adam)
     clip_model: str = "ViT-B-32"           # paper: open_clip model name
     clip_pretrained: str = "laion2b_s34b_b79k"  # paper: open_clip tag (in the local cache) or weights file path
+
+    def require_data(self) -> None:
+        """Paper preset: the CIFAR-10 / -10.1 / -10-C files and the open_clip weights must be local
+        (the error names each missing file and where it goes)."""
+        s = self.resolve()
+        if s.backbone == "open_clip":
+            check_files(s.data_dir, required_files(corruptions=s.corruptions))
+            check_open_clip_weights(s.clip_model, s.clip_pretrained)
 
     def check(self) -> None:
         require_positive_ints(self, "min_epochs", "max_epochs", "batch_size", "n_train",

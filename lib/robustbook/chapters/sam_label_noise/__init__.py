@@ -19,11 +19,9 @@ __all__ = ["EXPECTED", "PRESETS", "SLUG", "Config", "Result", "Settings", "run"]
 
 def run(config: Config, progress: bool | None = None) -> Result:
     """Run the chapter's experiments at ``config``'s preset and judge the claims. The paper preset
-    checks its data before any training."""
+    checks its data before any training (``Config.require_data``, called by ``start``)."""
     ctx = start(config, progress)
     s, device = ctx.settings, ctx.device
-    if s.dataset == "cifar10":
-        experiments.load_cifar10(s.data_dir)
     curves = experiments.deep_runs(s, device, progress=ctx.progress)
     result = Result(
         settings=s,

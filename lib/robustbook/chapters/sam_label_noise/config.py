@@ -17,6 +17,7 @@ from robustbook.book.config import (
     require_non_negative,
     require_positive_ints,
 )
+from robustbook.data.cifar import check_cifar10
 
 SAM_MODES = ("batch", "1-sam")
 
@@ -84,6 +85,10 @@ class Config(ChapterConfig):
     one_sam_rho: float | None = None         # 1-SAM vs mini-batch SAM: 1-SAM radius (cpu 0.1)
     linear_noise_rate: float = 0.2           # label noise of the binary linear toy, in [0, 0.5)
     linear_rhos: tuple = (0.0, 0.5, 1.0, 2.0, 5.0)  # rho grid of the linear toy (starts at 0)
+
+    def require_data(self) -> None:
+        if self.resolve().dataset == "cifar10":
+            check_cifar10(self.data_dir)
 
     def check(self) -> None:
         require(self.label_noise_rate is None or 0 <= self.label_noise_rate < 1,
