@@ -128,7 +128,7 @@ def clip_pools(result: Result):
     sns.lineplot(data=data, x="budget", y="acc", hue="pool", errorbar=None, marker="o", palette=palette,
                  ax=axes[0][0])
     sns.stripplot(data=data, x="budget", y="acc", hue="pool", palette=palette, ax=axes[0][0], legend=False,
-                  native_scale=True, size=3, alpha=0.6)
+                  native_scale=True, jitter=False, size=3, alpha=0.6)
     if result.settings.clip_data == "digits":
         axes[0][0].axhline(100 / len(DIGIT_NAMES), color="k", ls=":", label="chance")
     budgets = list(result.settings.clip_budgets)
