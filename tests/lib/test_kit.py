@@ -172,3 +172,12 @@ def test_class_attributes_are_not_fields_and_from_globals_builds_the_config():
                  "threads": 1, "n_seeds": None, "epochs": 3, "grid": [0.1], "unrelated": object()}
     assert DemoConfig.from_globals(namespace) == DemoConfig(preset="smoke", seed=2, device="cpu", epochs=3,
                                                             grid=(0.1,))
+
+
+def test_verdict_sentences_follow_the_claims():
+    from robustbook.book.claims import verdict_sentences
+
+    text = verdict_sentences(_claims())
+    assert text.splitlines()[0] == "**" + headline(_claims()) + ".**"
+    assert "- `f2` (finding) — ✗ not reproduced at this scale (expected): m [1/2 seeds]" in text
+    assert text.index("`f1`") < text.index("`c`")  # findings first, as in the table

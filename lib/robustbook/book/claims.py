@@ -144,6 +144,16 @@ def headline(claims: Iterable[Claim]) -> str:
     return text + f"; {c['checks_passed']}/{c['checks']} checks pass"
 
 
+def verdict_sentences(claims: Iterable[Claim]) -> str:
+    """Markdown, one line per claim, stating *this run's* verdict from the claims themselves — the
+    way a chapter's prose talks about the run it sits in (fixed text would go stale when a reader
+    runs it with other parameters). Display with ``IPython.display.Markdown``."""
+    claims = sorted(claims, key=lambda c: KINDS.index(c.kind))
+    lines = [f"**{headline(claims)}.**", ""]
+    lines += [f"- `{c.id}` ({c.kind}) — {c.verdict}: {c.measured}" for c in claims]
+    return "\n".join(lines)
+
+
 def from_record(record: dict) -> list[Claim]:
     """The claims of a results JSON record, as ``Claim`` rows again."""
     return [Claim(**{**c, "seeds": tuple(c["seeds"]) if c.get("seeds") else None}) for c in record["claims"]]
