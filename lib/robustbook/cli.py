@@ -18,7 +18,7 @@ import yaml
 
 from robustbook import __version__
 from robustbook.book.claims import from_record, headline
-from robustbook.chapters import CHAPTERS, get_chapter, implemented
+from robustbook.chapters import get_chapter, implemented
 from robustbook.runner import (
     build_book,
     execute_chapter,
@@ -78,24 +78,17 @@ def cmd_book(args: argparse.Namespace) -> int:
     return code or build.returncode
 
 
-def _last_result(info) -> str:
-    try:
-        path = project_root() / "book" / "chapters" / f"{info.stem}.results.json"
-        record = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, FileNotFoundError):
-        return "no results yet"
-    return (f"preset {record['params'].get('preset')}: {headline(from_record(record))}, "
-            f"{record['wall_s']:.0f} s, {record['env']['finished_utc']}")
-
-
 def cmd_list(args: argparse.Namespace) -> int:
-    for info in sorted(CHAPTERS.values(), key=lambda c: c.number):
+    from robustbook.dashboard import last_run_line, statuses
+
+    for status in statuses(project_root()):
+        info = status.info
         if info.module is None:
             print(f"{info.number:02d}  {info.slug:<26} (not written yet)  {info.title}")
             continue
         presets = ", ".join(info.load().PRESETS)
         print(f"{info.number:02d}  {info.slug:<26} presets: {presets}  {info.title}\n"
-              f"    last book run: {_last_result(info)}")
+              f"    last book run: {last_run_line(status)}")
     return 0
 
 
