@@ -86,7 +86,11 @@ def _write_paper_data(root, n_train=40, n_eval=6):
 
 
 def test_paper_data_check_names_what_is_missing(tmp_path):
+    chapter.Config().require_data()  # preset cpu reads nothing from disk
+    with pytest.raises(FileNotFoundError, match="needs data_dir"):
+        chapter.Config(preset="paper").require_data()
     _write_paper_data(tmp_path)
+    chapter.Config(preset="paper", data_dir=str(tmp_path)).require_data()
     (tmp_path / "eval" / "classnames.txt").unlink()
     with pytest.raises(FileNotFoundError, match="classnames.txt"):
         paper_clip.check_paper_data(str(tmp_path))

@@ -83,6 +83,14 @@ class Config(ChapterConfig):
     clip_batch_size: int | None = None   # contrastive batch size (cpu 16, paper 4096)
     scale_tau: bool = True               # mixing multiplies each tau by m, as the official code does
 
+    def require_data(self) -> None:
+        """Preset paper reads webdataset shards from ``data_dir``: FileNotFoundError naming what is
+        missing (``robustbook run`` calls this before a kernel starts)."""
+        if self.resolve().clip_data == "webdataset":
+            from robustbook.chapters.data_filtering_scaling.paper_clip import check_paper_data
+
+            check_paper_data(self.data_dir)
+
     def check(self) -> None:
         require_positive_ints(self, "bucket_size", "dim", "batch_size", "clip_bucket_size",
                               "clip_batch_size")
