@@ -89,10 +89,44 @@ def library_hash(chapter_module: str | None = None, lib_dir: Path = LIB_DIR) -> 
     return digest.hexdigest()
 
 
+def _text(source: str | list[str]) -> str:
+    return source if isinstance(source, str) else "".join(source)
+
+
+def execution_fingerprint(notebook: Path) -> bytes:
+    """What executing ``notebook`` depends on: its kernel and, per cell, the type, tags and (for
+    code cells) the source. Markdown text is left out: a prose edit reuses the finished run
+    (``refresh_markdown`` copies the new text into the executed notebook)."""
+    nb = json.loads(notebook.read_text())
+    cells = [(c["cell_type"], c.get("metadata", {}).get("tags", []),
+              _text(c["source"]) if c["cell_type"] == "code" else None) for c in nb["cells"]]
+    return json.dumps([nb.get("metadata", {}).get("kernelspec"), cells], sort_keys=True).encode()
+
+
+def refresh_markdown(source: Path, executed: Path) -> bool:
+    """Copy the markdown cells of ``source`` into the finished run ``executed`` (same cells, as
+    ``run_key`` guarantees; papermill's injected-parameters cell skipped). Atomic; True if the
+    executed notebook changed."""
+    src = json.loads(source.read_text())["cells"]
+    out = json.loads(executed.read_text())
+    cells = [c for c in out["cells"] if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != len(src):
+        return False
+    changed = False
+    for new, old in zip(src, cells):
+        if new["cell_type"] == "markdown" and _text(new["source"]) != _text(old["source"]):
+            old["source"], changed = new["source"], True
+    if changed:
+        tmp = executed.with_name(f".{executed.name}.markdown.tmp")
+        tmp.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+        os.replace(tmp, executed)
+    return changed
+
+
 def run_key(notebook: Path, params: dict[str, Any], chapter_module: str | None = None) -> str:
-    """Content hash of (notebook source, parameters, library source as seen by this chapter):
-    same key, same run."""
-    digest = hashlib.sha256(notebook.read_bytes())
+    """Content hash of (the notebook's code and cell structure, parameters, library source as
+    seen by this chapter): same key, same run. Editing prose does not change it."""
+    digest = hashlib.sha256(execution_fingerprint(notebook))
     digest.update(json.dumps(params, sort_keys=True, default=str).encode())
     digest.update(library_hash(chapter_module).encode())
     return digest.hexdigest()
@@ -152,6 +186,7 @@ def execute_chapter(slug: str, params: dict[str, Any] | None = None, out_dir: Pa
     staging, failed = out_dir / f".{stem}.running.ipynb", out_dir / f"{stem}.failed.ipynb"
     key = run_key(source, params, info.module)
     if not force and _is_cached(results, notebook, key):
+        refresh_markdown(source, notebook)  # a prose edit: new text, same run
         return RunOutcome(slug, True, notebook, results, 0.0, cached=True)
     for stale in (notebook, results, failed, staging):  # staging: left by an interrupted run
         stale.unlink(missing_ok=True)
