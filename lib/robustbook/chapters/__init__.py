@@ -53,7 +53,7 @@ CHAPTERS: dict[str, ChapterInfo] = {c.slug: c for c in (
     ChapterInfo(6, "autoft", "AutoFT: learning an objective for robust fine-tuning",
                 "robust-training", "2401.10220", "choi2024autoft"),
     ChapterInfo(7, "contrastive-selftraining", "Contrastive learning and self-training under shift",
-                "unlabeled-web-data", "2312.03318", "garg2023complementary"),
+                "unlabeled-web-data", "2312.03318", "garg2023complementary", "robustbook.chapters.contrastive_selftraining"),
     ChapterInfo(8, "multitask-groups", "Multitask learning for worst-group outcomes",
                 "robust-training", "2312.03151", "kulkarni2024multitask"),
     ChapterInfo(9, "tta-lines", "Test-time adaptation strengthens accuracy and agreement lines",
