@@ -102,3 +102,11 @@ def test_library_hash_ignores_other_chapters_but_not_capability_code(tmp_path):
     assert after_own != before
     (tmp_path / "optim/sam.py").write_text("# edited\n")
     assert library_hash("pkg.chapters.one", tmp_path) != after_own
+
+
+@pytest.mark.parametrize("info", implemented(), ids=lambda c: c.slug)
+def test_every_paper_preset_checks_its_inputs_before_a_kernel_starts(info, tmp_path):
+    """`robustbook run <chapter> -p preset paper` with nothing on disk is refused in this process,
+    naming what is missing (Config.require_data), instead of failing inside a kernel."""
+    with pytest.raises(FileNotFoundError, match=info.slug):
+        validate_params(info, {"preset": "paper", "data_dir": str(tmp_path)})

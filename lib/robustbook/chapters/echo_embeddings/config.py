@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from robustbook.book.config import ChapterConfig, CommonSettings, require, require_positive_ints
+from robustbook.embeddings.loading import resolve_model_path
 
 DEFAULT_MTEB_TASKS = "STSBenchmark,SICK-R,SciFact,NFCorpus"
 
@@ -67,6 +68,12 @@ class Config(ChapterConfig):
     model_name: str = "mistralai/Mistral-7B-v0.1"  # paper preset: causal LM (a folder or a HF cache id)
     mteb_tasks: str = DEFAULT_MTEB_TASKS     # paper preset: comma-separated MTEB task names
     max_tokens: int = 300                    # paper preset: max tokens per filled template piece
+
+    def require_data(self) -> None:
+        """Paper preset: the causal LM's files must be on disk (the error says where they go)."""
+        if self.preset == "paper":
+            s = self.resolve()
+            resolve_model_path(s.model_name, s.data_dir)
 
     def check(self) -> None:
         require_positive_ints(self, "n_train", "epochs", "n_eval", "n_layer", "batch_size", "max_tokens")
