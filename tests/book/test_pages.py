@@ -62,8 +62,9 @@ class Reader:
     """One offline browser tab that records console errors, page errors, failed requests and any
     request that tried to leave the disk."""
 
-    def __init__(self, context):
+    def __init__(self, context, outside: list[str]):
         self.page = context.new_page()
+        self.outside = outside  # filled by the context's route that blocks the network
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}")
                      if m.type == "error" else None)
@@ -72,6 +73,7 @@ class Reader:
 
     def open(self, url: str) -> None:
         self.errors.clear()
+        self.outside.clear()
         self.page.goto(url, wait_until="load")
         # MathJax typesets asynchronously: wait for it where the page loads it
         self.page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
@@ -98,9 +100,7 @@ def reader(built_book, in_ci):
                 route.abort()
 
         context.route("**/*", offline)
-        r = Reader(context)
-        r.outside = outside
-        yield r
+        yield Reader(context, outside)
         browser.close()
 
 
