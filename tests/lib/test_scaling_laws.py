@@ -150,3 +150,36 @@ def test_linear_runs_learn_and_report_test_error():
     before, after = linear_errors(w0, b0, xs, ys), linear_errors(w, b, xs, ys)
     assert all(0 <= e <= 1 for e in before + after)
     assert max(after) < 0.15 and min(before) > max(after)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: utility_error(1e5, 1e5, a=0.0, b=-0.1, tau=2.0, d=0.1), "a out of its domain"),
+    (lambda: utility_error(1e5, 1e5, a=1.0, b=0.0, tau=2.0, d=0.1), "b out of its domain"),
+    (lambda: utility_error(1e5, 1e5, a=1.0, b=np.array([-0.1, 0.2]), tau=2.0, d=0.1), "b out of its domain"),
+    (lambda: utility_error(1e5, 1e5, a=1.0, b=-0.1, tau=0.0, d=0.1), "tau out of its domain"),
+    (lambda: utility_error(1e5, 1e5, a=1.0, b=-0.1, tau=2.0, d=-0.1), "d out of its domain"),
+    (lambda: utility_error(float("nan"), 1e5, a=1.0, b=-0.1, tau=2.0, d=0.1), "finite samples seen"),
+    (lambda: utility_error(1e5, float("inf"), a=1.0, b=-0.1, tau=2.0, d=0.1), "finite samples seen"),
+    (lambda: mixture_error(1e5, 1e5, 1.0, [-0.1, -0.2], [2.0], 0.1), "one tau per b"),
+    (lambda: frontier([1e5], 1e5, 1.0, [-0.1, -0.2], [2.0], 0.1), "one tau per b"),
+    (lambda: frontier([1e5], 1e5, 1.0, [-0.1], [2.0], float("nan")), "d out of its domain"),
+    (lambda: fit_law([], 0.1), "at least one curve"),
+])
+def test_bad_inputs_are_refused_with_the_argument_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_no_decay_tau_inf_is_in_the_domain():
+    assert np.isfinite(utility_error(3e5, 1e5, a=1.0, b=-0.2, tau=np.inf, d=0.1))
+
+
+def test_a_fit_pinned_at_its_search_bound_is_flagged():
+    # Curves generated with b = -1.4 fitted on a b grid that stops at -1.0: b sits on the bound.
+    budgets = (1e4, 2e4, 4e4, 8e4)
+    curves = [Curve(budgets, 1e5, tuple(float(utility_error(n, 1e5, 100.0, -1.4, 2.0, 0.05)) for n in budgets))]
+    grids = {"a": np.geomspace(10, 1000, 9), "b": np.linspace(-1.0, -0.01, 12), "tau": np.geomspace(0.5, 8, 5)}
+    fit = fit_law(curves, 0.05, grids=grids, refine_fit=False)
+    assert "b[0]" in fit.at_bound and not fit.trustworthy
+    wide = fit_law(curves, 0.05, grids={**grids, "b": np.linspace(-2.0, -0.01, 200)}, refine_fit=False)
+    assert "b[0]" not in wide.at_bound and "a" not in wide.at_bound and wide.b[0] == pytest.approx(-1.4, abs=0.02)

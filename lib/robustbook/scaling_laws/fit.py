@@ -45,6 +45,12 @@ class LawFit:
     d: float
     rmse: float                       # over every (curve, budget) point, in error units
     rmse_per_curve: tuple[float, ...]
+    at_bound: tuple[str, ...] = ()    # parameters pinned at an edge of their search range
+
+    @property
+    def trustworthy(self) -> bool:
+        """False when a parameter sits on its search bound: the true optimum may lie outside."""
+        return not self.at_bound
 
     def predict(self, i: int, n: float, pool_size: float) -> float:
         """The fitted law of curve ``i`` at ``n`` samples seen from a pool of ``pool_size``."""
@@ -105,10 +111,28 @@ def refine(curves: list[Curve], d: float, a: float, b: list, tau: list, grids: d
     return a, b, tau
 
 
+def pinned_at_bound(a: float, b: list, tau: list, grids: dict[str, np.ndarray], decay: bool) -> tuple[str, ...]:
+    """Names ("a", "b[1]", "tau[0]", ...) of fitted values on an edge of their grid (relative
+    tolerance 1e-6): the search range, not the data, decided them."""
+    def edge(value: float, grid: np.ndarray) -> bool:
+        return any(np.isclose(value, g, rtol=1e-6, atol=0) for g in (grid[0], grid[-1]))
+
+    names = ["a"] if edge(a, grids["a"]) else []
+    names += [f"b[{i}]" for i, v in enumerate(b) if edge(v, grids["b"])]
+    if decay:
+        names += [f"tau[{i}]" for i, v in enumerate(tau) if edge(v, grids["tau"])]
+    return tuple(names)
+
+
 def fit_law(curves: list[Curve], d: float, grids: dict[str, np.ndarray] | None = None,
             decay: bool = True, refine_fit: bool = True) -> LawFit:
     """Fit a shared a and one (b, tau) per curve, d fixed; ``decay=False`` fixes tau = inf (no
-    loss of utility with repetition: the control model). Deterministic for given inputs."""
+    loss of utility with repetition: the control model). Deterministic for given inputs.
+    ``LawFit.at_bound`` lists parameters that ended on an edge of their search range."""
+    if not curves:
+        raise ValueError("fit_law needs at least one curve")
+    if not (np.isfinite(d) and d >= 0):
+        raise ValueError(f"fit_law: the irreducible error d must be finite and >= 0, got {d}")
     grids = grids or default_grids(curves, decay)
     a, b, tau = grid_fit(curves, d, grids)
     if refine_fit:
@@ -117,4 +141,5 @@ def fit_law(curves: list[Curve], d: float, grids: dict[str, np.ndarray] | None =
     n_points = sum(len(c.error) for c in curves)
     rmse = float(np.sqrt(_loss(curves, d, a, b, tau) / n_points))
     return LawFit(a=a, b=tuple(b), tau=tuple(tau), d=d, rmse=rmse,
-                  rmse_per_curve=tuple(float(r) for r in per_curve))
+                  rmse_per_curve=tuple(float(r) for r in per_curve),
+                  at_bound=pinned_at_bound(a, b, tau, grids, decay))

@@ -32,9 +32,26 @@ HALF = 0.5
 
 def passes(n: float, pool_size: float) -> int:
     """K = n // N: the number of *completed* passes over the pool (0 while the pool is fresh)."""
-    if n <= 0 or pool_size <= 0:
-        raise ValueError(f"need samples seen n > 0 and pool size N > 0, got n={n}, N={pool_size}")
+    if not (np.isfinite(n) and np.isfinite(pool_size)) or n <= 0 or pool_size <= 0:
+        raise ValueError(f"need finite samples seen n > 0 and pool size N > 0, got n={n}, N={pool_size}")
     return int(n // pool_size)
+
+
+def check_parameters(a, b, tau, d: float) -> None:
+    """The law's domain: a > 0, b < 0 (error falls with data), tau > 0 (inf: no decay), d >= 0,
+    all finite except tau. A ``ValueError`` names the first argument outside it (array-valued
+    arguments are checked element-wise), instead of NaN or inf results downstream."""
+    a, b, tau = (np.asarray(v, dtype=float) for v in (a, b, tau))
+    for name, ok in (("a", np.isfinite(a) & (a > 0)), ("b", np.isfinite(b) & (b < 0)),
+                     ("tau", ~np.isnan(tau) & (tau > 0)), ("d", np.isfinite(d) and d >= 0)):
+        if not np.all(ok):
+            raise ValueError(f"scaling law: {name} out of its domain (a > 0, b < 0, tau > 0, d >= 0), "
+                             f"got {name}={ {'a': a, 'b': b, 'tau': tau, 'd': d}[name]}")
+
+
+def _check_pairs(b: Sequence[float], tau: Sequence[float]) -> None:
+    if len(b) != len(tau) or len(b) == 0:
+        raise ValueError(f"need one tau per b and at least one bucket, got {len(b)} b, {len(tau)} tau")
 
 
 def pass_samples(n: float, pool_size: float) -> tuple[np.ndarray, np.ndarray]:
@@ -67,6 +84,7 @@ def utility_error(n: float, pool_size: float, a, b, tau, d: float,
     ``tau`` > 0 its half-life in repetitions, ``d`` the irreducible error. Without repetition
     (n <= N) this is (a n / 1e5) ** b + d.
     """
+    check_parameters(a, b, tau, d)
     k = np.arange(passes(n, pool_size) + 1, dtype=float)
     b, tau = np.broadcast_arrays(np.asarray(b, dtype=float), np.asarray(tau, dtype=float))
     return _error_from_exponents(n, pool_size, a, _decayed(b, tau, k), d, normalizer)
@@ -86,8 +104,8 @@ def mixture_error(n: float, bucket_size: float, a: float, b: Sequence[float], ta
     """Predicted error of the union of m buckets (``b``, ``tau``: one entry per bucket), trained
     for ``n`` samples seen: pool size m * ``bucket_size``, exponents from ``mixture_exponents``.
     One bucket (m = 1) gives exactly ``utility_error``."""
-    if len(b) != len(tau) or len(b) == 0:
-        raise ValueError(f"need one tau per b and at least one bucket, got {len(b)} b, {len(tau)} tau")
+    _check_pairs(b, tau)
+    check_parameters(a, b, tau, d)
     pool = len(b) * bucket_size
     k = np.arange(passes(n, pool) + 1)
     return float(_error_from_exponents(n, pool, a, mixture_exponents(b, tau, k, scale_tau), d, normalizer))
@@ -98,6 +116,7 @@ def effective_data_error(n: float, pool_size: float, a, b, tau, d: float,
     """The "effective data" variant (Muennighoff-style, official ``func_effective_data``):
     eff = sum_k (n_k - n_k^-) 0.5 ** (k / tau), y = eff ** b + d. Equals (a n / 1e5) ** b + d
     without repetition."""
+    check_parameters(a, b, tau, d)
     s, s_prev = pass_samples(n, pool_size)
     tau = np.asarray(tau, dtype=float)
     eff = sum((s[k] - s_prev[k]) * HALF ** (k / tau) for k in range(len(s)))
@@ -123,6 +142,8 @@ def frontier(budgets: Sequence[float], bucket_size: float, a: float, b: Sequence
     """The best-pool frontier (official ``estimate_best_buckets``): buckets sorted best-first by b,
     then for every budget the error of each pool top-1..m. Returns (errors (len(budgets), M),
     best number of buckets per budget (len(budgets),), 1-based)."""
+    _check_pairs(b, tau)
+    check_parameters(a, b, tau, d)
     order = best_first(b)
     b_sorted, tau_sorted = np.asarray(b, float)[order], np.asarray(tau, float)[order]
     errors = np.stack([pool_errors(n, bucket_size, a, b_sorted, tau_sorted, d, scale_tau, normalizer)
