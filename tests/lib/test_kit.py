@@ -101,13 +101,23 @@ def test_a_finding_needs_the_mean_and_80_percent_of_seeds():
 
 def test_a_fragile_finding_accepts_either_verdict_and_says_so():
     for per_seed, holds in (([True] * 4 + [False], True), ([True] * 3 + [False] * 2, False)):
-        c = finding("f", "s", "p", "m", on_mean=True, per_seed=per_seed, expect=Expect.fragile("4/5 on tuning"))
+        c = finding("f", "s", "p", "m", on_mean=True, per_seed=per_seed,
+                    expect=Expect.fragile("4/5 on tuning", tuned=True))
         assert c.holds is holds and c.fragile and c.as_expected and "(fragile)" in c.verdict
+        assert c.expected is True  # the tuning verdict stays on record
     assert counts([c])["fragile"] == 1 and counts([c])["unexpected"] == 0
-    assert "1 pre-registered as fragile" in headline([c])
+    assert "1 pre-registered as fragile" in headline([c]) and "after a reported run" not in headline([c])
     assert claims_table([c]).loc["f", "pre-registered"] == "fragile, either verdict: 4/5 on tuning"
+    late = finding("g", "s", "p", "m", on_mean=False, per_seed=[False], expect=Expect.fragile(
+        "2/5 reported vs 5/5 tuning", tuned=True, post_hoc=True))
+    assert "(1 of them after a reported run)" in headline([late]) and counts([late])["fragile_post_hoc"] == 1
+    assert "registered after a reported run" in claims_table([late]).loc["g", "pre-registered"]
+    assert "after a reported run" in preregistration_table({"g": Expect.fragile("x", tuned=False, post_hoc=True)}
+                                                         ).loc["g", "expected at preset cpu"]
     with pytest.raises(ValueError, match="one-line reason"):
-        Expect.fragile("")
+        Expect.fragile("", tuned=True)
+    with pytest.raises(ValueError, match="True or False"):
+        Expect(None, "why")
 
 
 def test_expectations_and_kinds_are_enforced():
@@ -133,7 +143,8 @@ def test_table_lists_findings_first_and_headline_counts_findings_only():
     assert list(table.columns) == ["kind", "claim", "paper", "this run", "pre-registered", "verdict"]
     assert table.loc["f2", "pre-registered"] == "not reproduced: small"
     assert counts(_claims()) == {"findings": 2, "reproduced": 1, "not_reproduced_expected": 1,
-                                 "fragile": 0, "unexpected": 0, "checks": 1, "checks_passed": 1}
+                                 "fragile": 0, "fragile_post_hoc": 0, "unexpected": 0, "checks": 1,
+                                 "checks_passed": 1}
     assert headline(_claims()) == ("1/2 findings reproduced (1 not at this scale, as pre-registered); "
                                    "1/1 checks pass")
     prereg = preregistration_table({"f1": Expect(True), "f2": Expect(False, "small")})

@@ -32,7 +32,7 @@ def test_chapter_run_record_has_the_contract_fields(tmp_path):
     assert on_disk["claims"][0] == {"id": "f1", "kind": "finding", "statement": "a statement",
                                     "paper": "paper: 1", "measured": "measured: 1 [1/2 seeds]",
                                     "holds": False, "expected": False, "expected_why": "too small here",
-                                    "seeds": [1, 2]}
+                                    "seeds": [1, 2], "fragile": False, "post_hoc": False}
     assert on_disk["claims"][1]["kind"] == "check" and on_disk["claims"][1]["seeds"] is None
     assert on_disk["counts"]["not_reproduced_expected"] == 1 and on_disk["counts"]["checks_passed"] == 1
     assert {"python", "packages", "git", "finished_utc"} <= set(record["env"])

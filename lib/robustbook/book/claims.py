@@ -24,21 +24,30 @@ KINDS = ("finding", "check")
 
 @dataclass(frozen=True)
 class Expect:
-    """A pre-registered verdict at preset cpu: ``holds``, and when it is not True, ``why`` (one
-    line). ``holds=None`` pre-registers a finding as **fragile**: on the tuning seeds it sat at the
-    80%-of-seeds bar, so either verdict is expected; the table says so and tests accept both."""
+    """A pre-registered verdict at preset cpu: ``holds``, and when it is not True, ``why`` (one line).
 
-    holds: bool | None
+    ``Expect.fragile(why, tuned=...)`` registers a finding whose per-seed count sits on the 80% bar
+    (on the tuning seeds, or tuning and reported seeds disagreed): either verdict is accepted, the
+    table says *fragile*, ``tuned`` records what the tuning seeds gave, and ``post_hoc=True`` says
+    openly that the reclassification came after a reported run."""
+
+    holds: bool
     why: str = ""
+    either: bool = False      # fragile: either verdict is accepted (``holds`` = the tuning verdict)
+    post_hoc: bool = False    # the fragile registration came after a reported run
 
     def __post_init__(self) -> None:
-        if self.holds is not True and not self.why:
+        if not isinstance(self.holds, bool):
+            raise ValueError("a pre-registered verdict is True or False (a fragile finding records "
+                             "what its tuning seeds gave: Expect.fragile(why, tuned=...))")
+        if (not self.holds or self.either) and not self.why:
             raise ValueError("an expectation that a finding does not hold (or is fragile) needs a "
                              "one-line reason")
 
     @classmethod
-    def fragile(cls, why: str) -> Expect:
-        return cls(None, why)
+    def fragile(cls, why: str, *, tuned: bool, post_hoc: bool = False) -> Expect:
+        """Either verdict accepted; ``tuned``: the verdict the tuning seeds gave."""
+        return cls(tuned, why, either=True, post_hoc=post_hoc)
 
 
 @dataclass(frozen=True)
@@ -56,16 +65,14 @@ class Claim:
     expected: bool | None = None
     expected_why: str = ""
     seeds: tuple[int, int] | None = None
+    fragile: bool = False     # pre-registered as fragile: either verdict is accepted
+    post_hoc: bool = False    # ... and that registration came after a reported run (said openly)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"claim kind must be one of {KINDS}, got {self.kind!r}")
-        if self.kind == "finding" and self.expected is None and not self.expected_why:
+        if self.kind == "finding" and self.expected is None:
             raise ValueError(f"finding {self.id!r} has no pre-registered expectation")
-
-    @property
-    def fragile(self) -> bool:
-        return self.kind == "finding" and self.expected is None
 
     @property
     def verdict(self) -> str:
@@ -103,7 +110,8 @@ def finding(id: str, statement: str, paper: str, measured: str, *, on_mean: bool
     k, n = sum(bool(v) for v in per_seed), len(per_seed)
     holds = bool(on_mean) and k >= seeds_needed(n)
     return Claim(id, "finding", statement, paper, f"{measured} [{k}/{n} seeds]", holds,
-                 expected=expect.holds, expected_why=expect.why, seeds=(k, n))
+                 expected=expect.holds, expected_why=expect.why, seeds=(k, n),
+                 fragile=expect.either, post_hoc=expect.post_hoc)
 
 
 def check(id: str, statement: str, paper: str, measured: str, ok: bool) -> Claim:
@@ -123,8 +131,10 @@ def counts(claims: Iterable[Claim]) -> dict[str, int]:
     findings = [c for c in claims if c.kind == "finding" and c.holds is not None]
     checks = [c for c in claims if c.kind == "check" and c.holds is not None]
     return {"findings": len(findings), "reproduced": sum(c.holds is True for c in findings),
-            "not_reproduced_expected": sum(c.holds is False and c.expected is False for c in findings),
+            "not_reproduced_expected": sum(c.holds is False and c.expected is False and not c.fragile
+                                           for c in findings),
             "fragile": sum(c.fragile for c in findings),
+            "fragile_post_hoc": sum(c.fragile and c.post_hoc for c in findings),
             "unexpected": sum(not c.as_expected for c in findings),
             "checks": len(checks), "checks_passed": sum(c.holds is True for c in checks)}
 
@@ -139,6 +149,8 @@ def headline(claims: Iterable[Claim]) -> str:
         text += f" ({c['not_reproduced_expected']} not at this scale, as pre-registered)"
     if c["fragile"]:
         text += f"; {c['fragile']} pre-registered as fragile"
+        if c["fragile_post_hoc"]:
+            text += f" ({c['fragile_post_hoc']} of them after a reported run)"
     if c["unexpected"]:
         text += f"; {c['unexpected']} UNEXPECTED verdict(s)"
     return text + f"; {c['checks_passed']}/{c['checks']} checks pass"
@@ -169,14 +181,19 @@ def claims_table(claims: Iterable[Claim]) -> pd.DataFrame:
 
 def preregistration_table(expected: dict[str, Expect]) -> pd.DataFrame:
     """The pre-registered verdicts at preset cpu, shown before the run (one row per finding)."""
-    label = {True: "reproduced", False: "not reproduced", None: "fragile: either verdict"}
-    return pd.DataFrame([{"expected at preset cpu": label[e.holds], "reason": e.why}
-                         for e in expected.values()], index=pd.Index(list(expected)))
+    def label(e: Expect) -> str:
+        if e.either:
+            return "fragile: either verdict" + (" (registered after a reported run)" if e.post_hoc else "")
+        return "reproduced" if e.holds else "not reproduced"
+
+    return pd.DataFrame([{"expected at preset cpu": label(e), "reason": e.why} for e in expected.values()],
+                        index=pd.Index(list(expected)))
 
 
 def _expected_text(c: Claim) -> str:
     if c.kind == "check":
         return "must pass"
     if c.fragile:
-        return f"fragile, either verdict: {c.expected_why}"
+        after = " (registered after a reported run)" if c.post_hoc else ""
+        return f"fragile, either verdict{after}: {c.expected_why}"
     return "reproduced" if c.expected else f"not reproduced: {c.expected_why}"
