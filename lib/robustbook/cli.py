@@ -4,6 +4,8 @@
     robustbook book [--jobs 2] [--no-build]
     robustbook list
     robustbook sync-params     # notebooks' parameters cells from the chapters' Config
+    robustbook sweep sam-label-noise -g label_noise_rate=0.0,0.2 -g seed=0..4 --out runs/noise
+    robustbook sweep-report runs/noise --x label_noise_rate --metric metric.best_acc.sam.mean
 """
 
 from __future__ import annotations
@@ -99,6 +101,39 @@ def cmd_sync_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from robustbook import sweep  # imports Dask: only for the commands that use it
+
+    try:
+        summary = sweep.run_sweep(args.chapter, sweep.parse_grid(args.grid or [], parse_value),
+                                  _params(args.param), args.out, scheduler=args.scheduler,
+                                  n_workers=args.workers, timeout=args.timeout, retries=args.retries,
+                                  progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"interrupted: finished runs are kept in {args.out}; run the same command to resume",
+              file=sys.stderr)
+        return 130
+    print(f"sweep {args.chapter}: {summary.runs} runs: {summary.skipped} finished before, "
+          f"{summary.done} done now, {len(summary.failed)} failed ({summary.seconds:.0f} s)\n"
+          f"table {summary.table}")
+    for failure in summary.failed:
+        print(f"FAILED  {failure['params']}: {failure['error']}", file=sys.stderr)
+    return 0 if summary.ok else 1
+
+
+def cmd_sweep_report(args: argparse.Namespace) -> int:
+    from robustbook import sweep
+
+    table = sweep.read_table(args.table)
+    summary = sweep.summarize(table, args.x, args.metric, confidence=args.confidence)
+    print(sweep.markdown_table(summary, args.x) if args.markdown else summary.to_string(index=False))
+    if args.figure:
+        ax = sweep.plot_summary(summary, args.x, confidence=args.confidence)
+        ax.figure.savefig(args.figure, dpi=150, bbox_inches="tight")
+        print(f"figure {args.figure}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="robustbook", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"robustbook {__version__}")
@@ -118,6 +153,29 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("sync-params", help="rewrite each notebook's parameters cell from its Config "
                    "(help text is written once, in the chapter's config module)").set_defaults(
         func=cmd_sync_params)
+    sw = sub.add_parser("sweep", help="run one chapter over a grid of parameters on Dask "
+                        "(resumable; one Parquet table)")
+    sw.add_argument("chapter", help="chapter slug, e.g. sam-label-noise")
+    sw.add_argument("-g", "--grid", action="append", metavar="NAME=V1,V2|NAME=A..B",
+                    help="a swept parameter (repeat for a grid; A..B includes both ends)")
+    sw.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                    help="a parameter fixed for every run")
+    sw.add_argument("--out", type=Path, default=Path("runs"), help="sweep folder (runs/)")
+    sw.add_argument("--scheduler", help="address of a running Dask scheduler (default: start a "
+                    "local cluster)")
+    sw.add_argument("--workers", type=int, help="local cluster: worker processes (default: cores)")
+    sw.add_argument("--timeout", type=float, help="seconds one run may take (default: no limit)")
+    sw.add_argument("--retries", type=int, default=1, help="retries of a task whose worker failed")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
+    rep = sub.add_parser("sweep-report", help="mean ± CI across seeds of a sweep's metrics")
+    rep.add_argument("table", type=Path, help="sweep folder or its results.parquet")
+    rep.add_argument("--x", required=True, help="swept parameter on the x axis")
+    rep.add_argument("--metric", action="append", required=True, help="metric column (repeat)")
+    rep.add_argument("--confidence", type=float, default=0.95)
+    rep.add_argument("--figure", type=Path, help="save the plot here (png, svg, pdf)")
+    rep.add_argument("--markdown", action="store_true", help="print a Markdown table (mean ± CI)")
+    rep.set_defaults(func=cmd_sweep_report)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
