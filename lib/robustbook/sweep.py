@@ -539,11 +539,11 @@ def _short(metric: str) -> str:
 
 
 def markdown_table(summary: pd.DataFrame, x: str, digits: int = 3) -> str:
-    """The summary as a Markdown table (rows: values of ``x``; columns: mean ± CI half-width of
-    each metric), as the book shows it."""
+    """The summary as a Markdown table (rows: values of ``x``; columns: mean ± the confidence
+    interval's half-width of each metric; n: seeds per row), as the book shows it."""
     x_col = x if x.startswith("param.") else f"param.{x}"
     metrics = list(dict.fromkeys(summary["metric"]))
-    lines = [f"| {x_col[6:]} | " + " | ".join(f"{_short(m)} (mean ± 95% CI)" for m in metrics) + " | n |",
+    lines = [f"| {x_col[6:]} | " + " | ".join(_short(m) for m in metrics) + " | n |",
              "|---" * (len(metrics) + 2) + "|"]
     for value, group in summary.groupby(x_col, sort=True):
         cells = []
