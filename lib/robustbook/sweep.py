@@ -2,7 +2,7 @@
 
     robustbook sweep sam-label-noise -g label_noise_rate=0.0,0.2,0.4,0.6 -g seed=0..4 --out runs/noise
     robustbook sweep sam-label-noise -g seed=0..19 --scheduler tcp://head-node:8786 --out runs/seeds
-    robustbook sweep-report runs/noise --x label_noise_rate --metric metric.final_test_acc.sam
+    robustbook sweep-report runs/noise --x label_noise_rate --metric metric.best_acc.sam.mean
 
 Each run is one papermill execution (``robustbook.runner.execute_chapter``) in a fresh process of
 its own, keyed by a content hash of (chapter, parameters, library version and source, source
