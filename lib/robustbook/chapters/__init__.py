@@ -55,7 +55,7 @@ CHAPTERS: dict[str, ChapterInfo] = {c.slug: c for c in (
     ChapterInfo(7, "contrastive-selftraining", "Contrastive learning and self-training under shift",
                 "unlabeled-web-data", "2312.03318", "garg2023complementary", "robustbook.chapters.contrastive_selftraining"),
     ChapterInfo(8, "multitask-groups", "Multitask learning for worst-group outcomes",
-                "robust-training", "2312.03151", "kulkarni2024multitask"),
+                "robust-training", "2312.03151", "kulkarni2024multitask", "robustbook.chapters.multitask_groups"),
     ChapterInfo(9, "tta-lines", "Test-time adaptation strengthens accuracy and agreement lines",
                 "ood-prediction", "2310.04941", "kim2024tta"),
     ChapterInfo(10, "conjugate-prompting", "Forgetting via implicit inference; conjugate prompting",
