@@ -59,7 +59,7 @@ CHAPTERS: dict[str, ChapterInfo] = {c.slug: c for c in (
     ChapterInfo(9, "tta-lines", "Test-time adaptation strengthens accuracy and agreement lines",
                 "ood-prediction", "2310.04941", "kim2024tta"),
     ChapterInfo(10, "conjugate-prompting", "Forgetting via implicit inference; conjugate prompting",
-                "language-models", "2309.10105", "kotha2024forgetting"),
+                "language-models", "2309.10105", "kotha2024forgetting", "robustbook.chapters.conjugate_prompting"),
 )}
 
 
