@@ -27,6 +27,11 @@ from robustbook.book.widgets import STATIC_ENV
 from robustbook.chapters import ChapterInfo, get_chapter
 
 LIB_DIR = Path(__file__).resolve().parent
+# Top-level modules that run chapters but compute nothing in them: not part of a run's key.
+APPLICATION_MODULES = frozenset({"cli.py", "runner.py", "sweep.py", "dashboard.py", "notebook_hygiene.py"})
+# A cell that runs longer than this fails instead of hanging forever (a lost kernel message
+# under heavy load has been seen to leave papermill waiting on an idle kernel).
+CELL_TIMEOUT_S = int(os.environ.get("ROBUSTBOOK_CELL_TIMEOUT", "1800"))
 KERNEL_START_ERRORS = ("Kernel died before replying", "Kernel didn't respond", "timed out waiting")
 
 
@@ -76,13 +81,16 @@ def validate_params(info: ChapterInfo, params: dict[str, Any]):
 def library_hash(chapter_module: str | None = None, lib_dir: Path = LIB_DIR) -> str:
     """Hash of the library's source: every module except *other* chapters' glue packages, so that
     writing chapter 05 does not invalidate chapter 01's finished run (capability modules, shared by
-    all chapters, always count)."""
+    all chapters, always count), and except the application layer (``APPLICATION_MODULES``: the
+    runner, CLI, sweeps, dashboard), which no chapter computes with."""
     chapters_dir = lib_dir / "chapters"
     own = chapters_dir / chapter_module.rsplit(".", 1)[-1] if chapter_module else None
     digest = hashlib.sha256()
     for path in sorted(lib_dir.rglob("*.py")):
         inside_chapters = chapters_dir in path.parents and path.parent != chapters_dir
         if inside_chapters and (own is None or own not in (path, *path.parents)):
+            continue
+        if path.parent == lib_dir and path.name in APPLICATION_MODULES:
             continue
         digest.update(path.relative_to(lib_dir).as_posix().encode())
         digest.update(path.read_bytes())
@@ -143,12 +151,17 @@ def _is_cached(results: Path, notebook: Path, key: str) -> bool:
 
 def _papermill(source: Path, target: Path, params: dict[str, Any], cwd: Path, retries: int) -> None:
     import papermill as pm
+    from nbclient.exceptions import CellTimeoutError
 
     for attempt in range(retries + 1):
         try:
             pm.execute_notebook(str(source), str(target), parameters=params, cwd=str(cwd),
-                                progress_bar=False, kernel_name="python3")
+                                progress_bar=False, kernel_name="python3",
+                                execution_timeout=CELL_TIMEOUT_S)
             return
+        except CellTimeoutError:  # a hung cell: once more in a fresh kernel, then report it
+            if attempt >= min(retries, 1):
+                raise
         except (RuntimeError, TimeoutError) as e:  # kernel start races: retry a fresh kernel
             if attempt == retries or not any(s in str(e) for s in KERNEL_START_ERRORS):
                 raise

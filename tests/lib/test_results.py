@@ -100,6 +100,8 @@ def test_library_hash_ignores_other_chapters_but_not_capability_code(tmp_path):
     (tmp_path / "chapters/one/__init__.py").write_text("# edited\n")
     after_own = library_hash("pkg.chapters.one", tmp_path)
     assert after_own != before
+    (tmp_path / "cli.py").write_text("# the application layer\n")
+    assert library_hash("pkg.chapters.one", tmp_path) == after_own  # runs chapters, computes nothing
     (tmp_path / "optim/sam.py").write_text("# edited\n")
     assert library_hash("pkg.chapters.one", tmp_path) != after_own
 
