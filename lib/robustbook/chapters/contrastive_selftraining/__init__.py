@@ -14,7 +14,6 @@ from robustbook.chapters.contrastive_selftraining.claims import EXPECTED, judge_
 from robustbook.chapters.contrastive_selftraining.config import PRESETS, Config, Settings
 from robustbook.chapters.contrastive_selftraining.result import Result
 from robustbook.data.spurious import SpuriousModel
-from robustbook.data.wilds_loaders import check_camelyon17
 
 SLUG = "contrastive-selftraining"
 __all__ = ["EXPECTED", "PRESETS", "SLUG", "Config", "Result", "Settings", "run"]
@@ -22,11 +21,9 @@ __all__ = ["EXPECTED", "PRESETS", "SLUG", "Config", "Result", "Settings", "run"]
 
 def run(config: Config, progress: bool | None = None) -> Result:
     """Run the theory model and the image experiment and judge the claims. The paper preset checks
-    its data before any training."""
-    ctx = start(config, progress)
+    its data before any training (in ``start``)."""
+    ctx = start(config, progress)  # the paper preset's data were checked (Config.require_data)
     s = ctx.settings
-    if s.image_dataset == "camelyon17":
-        check_camelyon17(s.data_dir)
     theory, paths, scales, encoders = experiments.theory_runs(s, ctx.progress)
     images, fixmatch = experiments.image_runs(s, ctx.device, ctx.progress)
     result = Result(settings=s, theory=theory, paths=paths, scales=scales, encoders=encoders, images=images,

@@ -18,6 +18,7 @@ from robustbook.book.config import (
     require_non_negative,
     require_positive_ints,
 )
+from robustbook.data.wilds_loaders import check_camelyon17
 
 DATASETS = ("digits", "camelyon17")
 
@@ -86,6 +87,11 @@ class Config(ChapterConfig):
     fixmatch_epochs: int | None = None    # FixMatch epochs over the unlabelled target (cpu 15)
     tau: float | None = None              # FixMatch confidence threshold tau (0.9)
     lam: float | None = None              # FixMatch weight lambda of the unlabelled term (1.0)
+
+    def require_data(self) -> None:
+        """Paper preset: the WILDS Camelyon17 folder must be under data_dir (names what is missing)."""
+        if self.resolve().image_dataset == "camelyon17":
+            check_camelyon17(self.data_dir)
 
     def check(self) -> None:
         require(self.p_spurious is None or 0 <= self.p_spurious <= 1,
