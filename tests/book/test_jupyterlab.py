@@ -168,10 +168,32 @@ def _explorer_image(page) -> str:
 
 
 def _press_run_with_a_new_value(page) -> None:
-    """Change the explorer's last slider (one step right) and press its Run button."""
-    handle = page.locator(".widget-interact .noUi-handle").last
-    handle.focus()
-    handle.press("ArrowRight")
+    """Move the first explorer slider that can move (one step right, else left: at preset smoke
+    some sliders have a single option), or else pick another option in a dropdown, and press the
+    explorer's Run button."""
+    handles = page.locator(".widget-interact .noUi-handle")
+    moved = False
+    for i in range(handles.count()):
+        handle = handles.nth(i)
+        for key in ("ArrowRight", "ArrowLeft"):
+            before = handle.get_attribute("aria-valuenow")
+            handle.focus()
+            handle.press(key)
+            if handle.get_attribute("aria-valuenow") != before:
+                moved = True
+                break
+        if moved:
+            break
+    selects = page.locator(".widget-interact select")
+    for i in range(selects.count() if not moved else 0):
+        values = selects.nth(i).locator("option").evaluate_all("os => os.map(o => o.value)")
+        current = selects.nth(i).input_value()
+        others = [v for v in values if v != current]
+        if others:
+            selects.nth(i).select_option(others[0])
+            moved = True
+            break
+    assert moved, "no explorer control could be changed"
     page.locator(".widget-interact button", has_text="Run").click()
 
 
