@@ -69,3 +69,20 @@ def test_license_citation_and_version_agree(root, capsys):
     except SystemExit as e:
         assert e.code == 0
     assert capsys.readouterr().out.strip() == f"robustbook {__version__}"
+
+
+def test_every_non_python_file_the_library_reads_is_declared_package_data(root):
+    """A chapter on a cluster worker or from a wheel has only the package: every data file under
+    lib/robustbook must be matched by pyproject's package-data, and every pattern must match a file."""
+    lib = root / "lib"
+    declared = _pyproject(root)["tool"]["setuptools"]["package-data"]
+    matched = set()
+    for package, patterns in declared.items():
+        folder = lib.joinpath(*package.split("."))
+        for pattern in patterns:
+            files = set(folder.glob(pattern))
+            assert files, f"package-data {package}: {pattern} matches nothing"
+            matched |= files
+    data = {p for p in (lib / "robustbook").rglob("*")
+            if p.is_file() and p.suffix not in {".py", ".pyc"} and "__pycache__" not in p.parts}
+    assert data <= matched, sorted(str(p.relative_to(lib)) for p in data - matched)

@@ -480,6 +480,19 @@ def read_table(path: Path | str) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+BOOK_SWEEPS = Path(__file__).parent / "book_sweeps"
+
+
+def book_sweep(slug: str) -> pd.DataFrame:
+    """The sweep table the book draws for chapter ``slug``, shipped inside the package (so a chapter
+    executed on a cluster worker, or from an installed wheel, finds it as well as one in a checkout)."""
+    path = BOOK_SWEEPS / f"{slug}.parquet"
+    if not path.is_file():
+        known = sorted(p.stem for p in BOOK_SWEEPS.glob("*.parquet"))
+        raise FileNotFoundError(f"the book has no committed sweep for {slug!r} (it has: {known})")
+    return pd.read_parquet(path)
+
+
 def summarize(table: pd.DataFrame, x: str, metrics: list[str], confidence: float = 0.95) -> pd.DataFrame:
     """Mean, standard deviation, n and the half-width of a Student-t confidence interval of each
     metric across seeds, per value of ``x`` (and of any other swept parameter that varies).
