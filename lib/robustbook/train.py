@@ -10,6 +10,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from robustbook._checks import check_int, check_nonempty, check_same_length, require
+
 StepFn = Callable[[torch.Tensor, torch.Tensor], float]
 EvalFn = Callable[[nn.Module], dict[str, float]]
 
@@ -26,14 +28,22 @@ class History:
         for k, v in values.items():
             self.metrics.setdefault(k, []).append(float(v))
 
+    def _values(self, name: str) -> list[float]:
+        if name not in self.metrics:
+            raise KeyError(f"no metric {name!r} recorded; known metrics: {sorted(self.metrics)}")
+        return self.metrics[name]
+
     def best(self, name: str) -> tuple[float, int]:
         """(max value, epoch at which it was first reached): the early-stopped value."""
-        values = self.metrics[name]
+        values = self._values(name)
+        require(len(values) > 0, f"metric {name!r} has no values recorded yet")
         epoch = max(range(len(values)), key=lambda e: (values[e], -e))
         return values[epoch], epoch
 
     def final(self, name: str) -> float:
-        return self.metrics[name][-1]
+        values = self._values(name)
+        require(len(values) > 0, f"metric {name!r} has no values recorded yet")
+        return values[-1]
 
 
 def standard_step(model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -52,6 +62,8 @@ def standard_step(model: nn.Module, optimizer: torch.optim.Optimizer,
 
 def minibatches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
     """Indices of one shuffled epoch over n examples, in batches (the last one may be smaller)."""
+    check_int("n", n, minimum=0)
+    check_int("batch_size", batch_size)
     order = torch.randperm(n, generator=generator)
     yield from order.split(batch_size)
 
@@ -59,6 +71,9 @@ def minibatches(n: int, batch_size: int, generator: torch.Generator) -> Iterator
 @torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
     """Top-1 accuracy in [0, 1]; binary models (logits of shape (B,)) predict ``logit > 0``."""
+    check_same_length(x=x, y=y)
+    check_nonempty("y", y)
+    check_int("batch_size", batch_size)
     was_training = model.training
     model.eval()
     correct = 0
@@ -80,8 +95,10 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, step: StepFn, *, epo
     ``History.metrics``. ``transform(xb)`` (e.g. augmentation) is applied to each training batch.
     ``progress`` shows a tqdm bar (a string becomes its label).
     """
-    if epochs < 0 or batch_size < 1:
-        raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
+    check_int("epochs", epochs, minimum=0)
+    check_int("batch_size", batch_size)
+    check_same_length(x=x, y=y)
+    require(epochs == 0 or len(x) > 0, "x must not be empty when training (epochs >= 1), got 0 examples")
     history = History()
     if evaluate is not None:
         history.record(evaluate(model))

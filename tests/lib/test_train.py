@@ -93,3 +93,44 @@ def test_device_and_threads_are_checked():
             choose_device("cuda")
     with pytest.raises(ValueError):
         set_threads(-1)
+
+
+def _train_call(**overrides):
+    model = MLP(2, 4, 3)
+    kw = dict(x=torch.zeros(8, 2), y=torch.zeros(8, dtype=torch.long), step=lambda xb, yb: 0.0, epochs=1,
+              batch_size=4, generator=torch.Generator().manual_seed(0))
+    kw.update(overrides)
+    return lambda: fit(model, **kw)
+
+
+def _history(**metrics):
+    h = History()
+    h.metrics.update(metrics)
+    return h
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: list(minibatches(10, 0, torch.Generator())), ValueError, r"batch_size must be an integer >= 1, got 0"),
+    (lambda: list(minibatches(-1, 4, torch.Generator())), ValueError, r"n must be an integer >= 0, got -1"),
+    (lambda: list(minibatches(10, 2.5, torch.Generator())), ValueError, r"batch_size must be an integer >= 1, got 2.5"),
+    (lambda: accuracy(MLP(1, 2, 2), torch.zeros(3, 1), torch.zeros(2)), ValueError, r"x, y of equal length, got x=3, y=2"),
+    (lambda: accuracy(MLP(1, 2, 2), torch.zeros(0, 1), torch.zeros(0)), ValueError, r"y must not be empty"),
+    (lambda: accuracy(MLP(1, 2, 2), torch.zeros(3, 1), torch.zeros(3), batch_size=0), ValueError, r"batch_size must be an integer >= 1, got 0"),
+    (_train_call(epochs=-1), ValueError, r"epochs must be an integer >= 0, got -1"),
+    (_train_call(epochs=2.5), ValueError, r"epochs must be an integer >= 0, got 2.5"),
+    (_train_call(batch_size=0), ValueError, r"batch_size must be an integer >= 1, got 0"),
+    (_train_call(y=torch.zeros(7, dtype=torch.long)), ValueError, r"x, y of equal length, got x=8, y=7"),
+    (_train_call(x=torch.zeros(0, 2), y=torch.zeros(0, dtype=torch.long)), ValueError, r"x must not be empty"),
+    (lambda: _history(acc=[0.5]).best("accuracy"), KeyError, r"no metric 'accuracy' recorded; known metrics: \['acc'\]"),
+    (lambda: _history(acc=[]).final("acc"), ValueError, r"metric 'acc' has no values recorded yet"),
+    (lambda: _history(acc=[]).best("acc"), ValueError, r"metric 'acc' has no values recorded yet"),
+])
+def test_bad_inputs_are_refused_with_the_argument_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_fit_with_no_epochs_on_no_data_still_evaluates_once():
+    h = fit(MLP(2, 4, 3), torch.zeros(0, 2), torch.zeros(0, dtype=torch.long), lambda xb, yb: 0.0, epochs=0,
+            batch_size=4, generator=torch.Generator(), evaluate=lambda m: {"acc": 1.0})
+    assert h.metrics == {"acc": [1.0]} and h.train_loss == []
