@@ -16,6 +16,7 @@ data subset).
 from __future__ import annotations
 
 import copy
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
+
+from robustbook._checks import check_int, check_nonempty, check_number, check_same_length, require
 
 Params = dict[str, torch.Tensor]
 
@@ -36,6 +39,13 @@ class Schedule:
 
     batches: torch.Tensor
     active: torch.Tensor
+
+    def __post_init__(self) -> None:
+        require(self.batches.ndim == 3, f"Schedule batches must be (K models, S steps, B batch), got shape "
+                                        f"{tuple(self.batches.shape)}")
+        require(tuple(self.active.shape) == tuple(self.batches.shape[:2]),
+                f"Schedule active must be (K, S) = {tuple(self.batches.shape[:2])} like batches, got shape "
+                f"{tuple(self.active.shape)}")
 
     @property
     def n_models(self) -> int:
@@ -56,9 +66,21 @@ def epoch_schedule(n: int, *, epochs: Sequence[int], batch_size: int, order_seed
     inactive steps. Equal ``order_seeds`` and subsets give identical data orders.
     """
     if not len(epochs) == len(order_seeds) == (len(subsets) if subsets is not None else len(epochs)):
-        raise ValueError("epochs, order_seeds (and subsets) need one entry per model")
-    if min(epochs) < 0 or batch_size < 1:
-        raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {min(epochs)}, {batch_size}")
+        raise ValueError("epochs, order_seeds (and subsets) need one entry per model, got "
+                         f"{len(epochs)} epochs, {len(order_seeds)} order_seeds"
+                         + (f", {len(subsets)} subsets" if subsets is not None else ""))
+    check_nonempty("epochs", epochs)
+    check_int("n", n, minimum=0)
+    check_int("batch_size", batch_size)
+    for k, e in enumerate(epochs):
+        check_int(f"epochs[{k}]", e, minimum=0)
+    for k, sub in enumerate(subsets or ()):
+        sub = torch.as_tensor(sub)
+        require(sub.ndim == 1 and not sub.is_floating_point() and not sub.is_complex()
+                and (len(sub) == 0 or (int(sub.min()) >= 0 and int(sub.max()) < n)),
+                f"subsets[{k}] must be a 1-D integer index tensor with entries in [0, n={n}), got "
+                f"shape {tuple(sub.shape)}, dtype {sub.dtype}"
+                + (f", range [{sub.min()}, {sub.max()}]" if sub.ndim == 1 and len(sub) else ""))
     per_model = []
     for k, n_epochs in enumerate(epochs):
         pool = torch.arange(n) if subsets is None else torch.as_tensor(subsets[k], dtype=torch.long)
@@ -82,6 +104,7 @@ def epoch_schedule(n: int, *, epochs: Sequence[int], batch_size: int, order_seed
 def init_stacked(make_model: Callable[[], nn.Module], seeds: Sequence[int]) -> tuple[nn.Module, Params]:
     """K = len(seeds) freshly initialised models (torch seeded with ``seeds[k]`` before building
     model k), stacked: returns (a parameter-less template on the meta device, {name: (K, ...)})."""
+    check_nonempty("seeds", seeds)
     models = []
     with torch.random.fork_rng(devices=[]):
         for seed in seeds:
@@ -90,6 +113,29 @@ def init_stacked(make_model: Callable[[], nn.Module], seeds: Sequence[int]) -> t
     params, _ = stack_module_state(models)
     template = copy.deepcopy(models[0]).to("meta")
     return template, {name: p.detach().clone() for name, p in params.items()}
+
+
+def _check_training(params: Params, x: torch.Tensor, y: torch.Tensor, schedule: Schedule, *,
+                    lr: float, momentum: float, weight_decay: float) -> None:
+    """The door checks of :func:`train_batched` and :func:`train_looped` (scalars and shapes)."""
+    check_number("lr", lr, low=0)
+    check_number("momentum", momentum, low=0)
+    check_number("weight_decay", weight_decay, low=0)
+    _check_params(params, schedule.n_models)
+    check_same_length(x=x, y=y)
+    require(schedule.batches.numel() == 0 or int(schedule.batches.max()) < len(x),
+            f"schedule indexes example {int(schedule.batches.max()) if schedule.batches.numel() else 0} "
+            f"but x has only {len(x)} examples")
+
+
+def _check_params(params: Params, n_models: int | None = None) -> None:
+    require(len(params) > 0, "params must hold at least one stacked parameter, got none")
+    sizes = {name: p.shape[0] if p.ndim else None for name, p in params.items()}
+    require(len(set(sizes.values())) == 1 and None not in sizes.values(),
+            f"params must all be stacked (K, ...) with one K, got leading sizes {sizes}")
+    if n_models is not None:
+        k = next(iter(sizes.values()))
+        require(k == n_models, f"params stack {k} models but the schedule plans {n_models}")
 
 
 def _masked(mask: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
@@ -105,6 +151,8 @@ def train_batched(template: nn.Module, params: Params, x: torch.Tensor, y: torch
     ``params``: {name: (K, ...)} (not modified); ``x`` (N, ...), ``y`` (N,) int64 on one device.
     Returns the trained parameters {name: (K, ...)}.
     """
+    require(y.ndim == 1, f"y must be 1-D class labels (N,), got shape {tuple(y.shape)}")
+    _check_training(params, x, y, schedule, lr=lr, momentum=momentum, weight_decay=weight_decay)
     forward = vmap(lambda p, xb: functional_call(template, p, (xb,)))      # (K, B, ...) -> (K, B, C)
 
     def grads_of(p: Params, xb: torch.Tensor, yb: torch.Tensor) -> Params:
@@ -143,6 +191,7 @@ def train_looped(template: nn.Module, params: Params, x: torch.Tensor, y: torch.
                  weight_decay: float = 0.0) -> Params:
     """Reference for :func:`train_batched`: the same training, one model at a time, with
     ``torch.optim.SGD`` in a Python loop. Returns {name: (K, ...)}."""
+    _check_training(params, x, y, schedule, lr=lr, momentum=momentum, weight_decay=weight_decay)
     trained = []
     for k in range(schedule.n_models):
         model = _load(template, params, k)
@@ -160,6 +209,8 @@ def train_looped(template: nn.Module, params: Params, x: torch.Tensor, y: torch.
 def predict_batched(template: nn.Module, params: Params, x: torch.Tensor,
                     batch_size: int = 4096) -> torch.Tensor:
     """Logits of all K models on x (N, ...): (K, N, C), in chunks of ``batch_size`` inputs."""
+    check_int("batch_size", batch_size)
+    _check_params(params)
     forward = vmap(lambda p, xb: functional_call(template, p, (xb,)), in_dims=(0, None))
     return torch.cat([forward(params, xb) for xb in x.split(batch_size)], dim=1)
 
@@ -167,6 +218,7 @@ def predict_batched(template: nn.Module, params: Params, x: torch.Tensor,
 def concat_schedules(schedules: Sequence[Schedule]) -> Schedule:
     """One schedule for all models of several schedules (K = sum of K_i), padded with inactive
     steps to the longest; lets differently-planned ensembles train in one batched call."""
+    check_nonempty("schedules", schedules)
     steps = max(s.batches.shape[1] for s in schedules)
     sizes = {s.batches.shape[2] for s in schedules}
     if len(sizes) != 1:
@@ -205,6 +257,9 @@ RANDOMNESS_SOURCES = ("random_head", "data_order", "data_subset")
 def make_head(d_in: int, n_classes: int, scale: float = 1.0) -> nn.Linear:
     """A linear head with torch's default init (uniform in +-1/sqrt(d_in)) times ``scale``;
     ``scale = 1`` is ``nn.Linear`` itself. A larger scale spreads the members' starting points."""
+    check_int("d_in", d_in)
+    check_int("n_classes", n_classes)
+    check_number("scale", scale)
     head = nn.Linear(d_in, n_classes)
     with torch.no_grad():
         head.weight.mul_(scale)
@@ -215,9 +270,11 @@ def make_head(d_in: int, n_classes: int, scale: float = 1.0) -> nn.Linear:
 def epoch_grid(min_epochs: int, max_epochs: int, n_models: int) -> list[int]:
     """Training lengths of K models: ``np.linspace(min, max, K)`` rounded to the nearest integer
     (half to even), so the first model trains ``min_epochs`` and the last ``max_epochs``."""
-    if n_models < 1 or min_epochs > max_epochs:
-        raise ValueError(f"need n_models >= 1 and min <= max epochs, got {n_models}, "
-                         f"{min_epochs}..{max_epochs}")
+    check_int("n_models", n_models)
+    check_int("min_epochs", min_epochs, minimum=0)
+    check_int("max_epochs", max_epochs, minimum=0)
+    if min_epochs > max_epochs:
+        raise ValueError(f"need min <= max epochs, got min_epochs={min_epochs}, max_epochs={max_epochs}")
     return [int(round(e)) for e in np.linspace(min_epochs, max_epochs, n_models)]
 
 
@@ -235,9 +292,11 @@ def one_source_ensembles(n_train: int, *, epochs: Sequence[int], batch_size: int
     Training lengths ``epochs`` are the same in all three, so only the randomness differs.
     """
     k = len(epochs)
+    check_int("n_train", n_train)
+    check_int("batch_size", batch_size)
     if len(member_seeds) != k:
         raise ValueError(f"need one member seed per model: {len(member_seeds)} seeds, {k} models")
-    if not 0 < subset_fraction <= 1:
+    if not (isinstance(subset_fraction, numbers.Real) and 0 < subset_fraction <= 1):
         raise ValueError(f"subset_fraction must be in (0, 1], got {subset_fraction}")
     n_sub = min(n_train, max(batch_size, int(round(subset_fraction * n_train))))
     gen = torch.Generator().manual_seed(int(subset_seed))

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from robustbook.ensembles import (
+    Schedule,
     concat_schedules,
     epoch_grid,
     epoch_schedule,
@@ -115,3 +116,81 @@ def test_one_source_ensembles_vary_exactly_one_source_of_randomness():
     with pytest.raises(ValueError, match="one member seed per model"):
         one_source_ensembles(n, epochs=[1, 2], batch_size=10, subset_fraction=0.5, member_seeds=[1],
                              shared_seed=0, subset_seed=0)
+
+
+def _heads(k=2):
+    return init_stacked(lambda: nn.Linear(3, 2), list(range(k)))
+
+
+def _train(trainer=train_batched, k=2, n=8, **overrides):
+    template, params = _heads(k)
+    x, y = torch.zeros(n, 3), torch.zeros(n, dtype=torch.long)
+    schedule = epoch_schedule(8, epochs=[1] * 2, batch_size=4, order_seeds=[0, 1])
+    kw = dict(x=x, y=y, schedule=schedule, lr=0.1)
+    kw.update(overrides)
+    return lambda: trainer(template, params, **kw)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: Schedule(torch.zeros(2, 3, dtype=torch.long), torch.ones(2, 3, dtype=torch.bool)),
+     r"Schedule batches must be \(K models, S steps, B batch\), got shape \(2, 3\)"),
+    (lambda: Schedule(torch.zeros(2, 3, 4, dtype=torch.long), torch.ones(2, 4, dtype=torch.bool)),
+     r"Schedule active must be \(K, S\) = \(2, 3\) like batches, got shape \(2, 4\)"),
+    (lambda: epoch_schedule(8, epochs=[1, 1], batch_size=4, order_seeds=[0]),
+     r"one entry per model, got 2 epochs, 1 order_seeds"),
+    (lambda: epoch_schedule(8, epochs=[], batch_size=4, order_seeds=[]), r"epochs must not be empty"),
+    (lambda: epoch_schedule(8, epochs=[1, -1], batch_size=4, order_seeds=[0, 1]),
+     r"epochs\[1\] must be an integer >= 0, got -1"),
+    (lambda: epoch_schedule(8, epochs=[1.5], batch_size=4, order_seeds=[0]),
+     r"epochs\[0\] must be an integer >= 0, got 1.5"),
+    (lambda: epoch_schedule(8, epochs=[1], batch_size=0, order_seeds=[0]), r"batch_size must be an integer >= 1, got 0"),
+    (lambda: epoch_schedule(-8, epochs=[1], batch_size=4, order_seeds=[0]), r"n must be an integer >= 0, got -8"),
+    (lambda: epoch_schedule(8, epochs=[1], batch_size=4, order_seeds=[0], subsets=[torch.tensor([0, 8])]),
+     r"subsets\[0\] must be a 1-D integer index tensor with entries in \[0, n=8\).*range \[0, 8\]"),
+    (lambda: epoch_schedule(8, epochs=[1], batch_size=4, order_seeds=[0], subsets=[torch.tensor([0.5, 1.0])]),
+     r"subsets\[0\] must be a 1-D integer index tensor.*torch.float32"),
+    (lambda: epoch_schedule(8, epochs=[1], batch_size=4, order_seeds=[0], subsets=[torch.arange(3)]),
+     r"3 examples cannot fill a batch of 4"),
+    (lambda: init_stacked(lambda: nn.Linear(3, 2), []), r"seeds must not be empty"),
+    (_train(lr=-0.1), r"lr must be a finite number in \[0, inf\), got -0.1"),
+    (_train(lr=float("nan")), r"lr must be a finite number in \[0, inf\), got nan"),
+    (_train(momentum=-0.5), r"momentum must be a finite number in \[0, inf\), got -0.5"),
+    (_train(weight_decay=-1e-4), r"weight_decay must be a finite number in \[0, inf\), got -0.0001"),
+    (_train(k=3), r"params stack 3 models but the schedule plans 2"),
+    (_train(y=torch.zeros(7, dtype=torch.long)), r"x, y of equal length, got x=8, y=7"),
+    (_train(y=torch.zeros(8, 2)), r"y must be 1-D class labels \(N,\), got shape \(8, 2\)"),
+    (_train(n=6, x=torch.zeros(6, 3), y=torch.zeros(6, dtype=torch.long)),
+     r"schedule indexes example 7 but x has only 6 examples"),
+    (_train(train_looped, lr=-0.1), r"lr must be a finite number in \[0, inf\), got -0.1"),
+    (_train(train_looped, k=3), r"params stack 3 models but the schedule plans 2"),
+    (_train(train_looped, n=6, x=torch.zeros(6, 3), y=torch.zeros(6, dtype=torch.long)),
+     r"schedule indexes example 7 but x has only 6 examples"),
+    (lambda: predict_batched(*_heads(), torch.zeros(4, 3), batch_size=0), r"batch_size must be an integer >= 1, got 0"),
+    (lambda: predict_batched(_heads()[0], {}, torch.zeros(4, 3)), r"params must hold at least one stacked parameter"),
+    (lambda: predict_batched(_heads()[0], {"weight": torch.zeros(2, 2, 3), "bias": torch.zeros(3, 2)},
+                             torch.zeros(4, 3)), r"params must all be stacked \(K, ...\) with one K"),
+    (lambda: concat_schedules([]), r"schedules must not be empty"),
+    (lambda: concat_schedules([epoch_schedule(8, epochs=[1], batch_size=4, order_seeds=[0]),
+                               epoch_schedule(8, epochs=[1], batch_size=2, order_seeds=[0])]),
+     r"schedules must share one batch size, got \[2, 4\]"),
+    (lambda: make_head(0, 2), r"d_in must be an integer >= 1, got 0"),
+    (lambda: make_head(3, 0), r"n_classes must be an integer >= 1, got 0"),
+    (lambda: make_head(3, 2, scale=float("inf")), r"scale must be a finite number in \(-inf, inf\), got inf"),
+    (lambda: epoch_grid(1, 4, 0), r"n_models must be an integer >= 1, got 0"),
+    (lambda: epoch_grid(-1, 4, 3), r"min_epochs must be an integer >= 0, got -1"),
+    (lambda: epoch_grid(1, 4.5, 3), r"max_epochs must be an integer >= 0, got 4.5"),
+    (lambda: epoch_grid(5, 4, 3), r"min <= max epochs, got min_epochs=5, max_epochs=4"),
+    (lambda: one_source_ensembles(0, epochs=[1], batch_size=4, subset_fraction=0.5, member_seeds=[0],
+                                  shared_seed=0, subset_seed=0), r"n_train must be an integer >= 1, got 0"),
+    (lambda: one_source_ensembles(8, epochs=[1], batch_size=0, subset_fraction=0.5, member_seeds=[0],
+                                  shared_seed=0, subset_seed=0), r"batch_size must be an integer >= 1, got 0"),
+    (lambda: one_source_ensembles(8, epochs=[1], batch_size=4, subset_fraction=0.5, member_seeds=[0, 1],
+                                  shared_seed=0, subset_seed=0), r"one member seed per model: 2 seeds, 1 models"),
+    (lambda: one_source_ensembles(8, epochs=[1], batch_size=4, subset_fraction=float("nan"), member_seeds=[0],
+                                  shared_seed=0, subset_seed=0), r"subset_fraction must be in \(0, 1\], got nan"),
+    (lambda: one_source_ensembles(8, epochs=[1], batch_size=4, subset_fraction=1.5, member_seeds=[0],
+                                  shared_seed=0, subset_seed=0), r"subset_fraction must be in \(0, 1\], got 1.5"),
+])
+def test_bad_inputs_are_refused_with_the_argument_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
