@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import torch
 
+from robustbook._checks import check_number, require
+from robustbook.optim.sam import _check_rho
+
 
 def feature_norm_penalty(features: torch.Tensor) -> torch.Tensor:
     """Mean over the batch of 1/2 ||h_i||^2; ``features``: (B, D) penultimate activations."""
+    require(features.ndim == 2, f"features must be (B, D) penultimate activations, got shape "
+                                f"{tuple(features.shape)}")
     return 0.5 * features.pow(2).sum(dim=1).mean()
 
 
 def last_layer_weight_penalty(weight: torch.Tensor) -> torch.Tensor:
     """1/2 ||V||_F^2 of the last layer's weight matrix (C, D) (bias not included)."""
+    require(weight.ndim == 2, f"weight must be the last layer's (C, D) weight matrix, got shape "
+                              f"{tuple(weight.shape)}")
     return 0.5 * weight.pow(2).sum()
 
 
@@ -27,8 +34,10 @@ def make_penalized_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer
     One gradient per step (the cheap alternative to SAM). ``model`` must expose ``features(x)``
     and a linear ``head``. Returns ``step(xb, yb) -> loss`` (the unpenalized loss) for ``fit``.
     """
-    if weight_penalty < 0 or feature_penalty < 0:
-        raise ValueError("penalty coefficients must be non-negative")
+    check_number("weight_penalty", weight_penalty, low=0)
+    check_number("feature_penalty", feature_penalty, low=0)
+    if not (hasattr(model, "features") and hasattr(getattr(model, "head", None), "weight")):
+        raise TypeError(f"model must expose features(x) and a linear head (with .weight), got {type(model).__name__}")
 
     def step(xb: torch.Tensor, yb: torch.Tensor) -> float:
         optimizer.zero_grad(set_to_none=True)
@@ -53,6 +62,10 @@ def jsam_two_layer_penalty(model: torch.nn.Module, x: torch.Tensor, signs: torch
     so grad(mean logistic loss + this) equals the J-SAM gradient exactly (Baek et al., 2024,
     Sec. 4.2). ``model``: a ``TwoLayerLinear``; x (N, d); ``signs`` t in {-1, +1}, (N,).
     """
+    _check_rho(rho)
+    require(x.ndim == 2, f"x must be (N, d), got shape {tuple(x.shape)}")
+    require(tuple(signs.shape) == (len(x),), f"signs must be (N,) = ({len(x)},) like x, got shape "
+                                             f"{tuple(signs.shape)}")
     h = model.features(x)                       # W x_i: (N, width)
     f = model.head(h).squeeze(-1)               # (N,)
     h2, x2 = h.pow(2).sum(1), x.pow(2).sum(1)   # (N,)

@@ -17,10 +17,22 @@ Things users trip on, handled here and tested in tests/lib/test_sam.py:
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
+
+
+def _check_rho(rho: float) -> None:
+    """rho = 0 is allowed on purpose: it is exactly the base optimizer (tested)."""
+    ok = not isinstance(rho, bool)
+    try:
+        ok = ok and math.isfinite(rho) and rho >= 0
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"rho must be a finite number >= 0 (0 gives the base optimizer), got {rho!r}")
 
 
 class SAM(torch.optim.Optimizer):
@@ -32,8 +44,13 @@ class SAM(torch.optim.Optimizer):
 
     def __init__(self, params, base_optimizer: type[torch.optim.Optimizer], rho: float = 0.05,
                  adaptive: bool = False, **base_kwargs) -> None:
-        if rho < 0:
-            raise ValueError(f"rho must be non-negative, got {rho}")
+        _check_rho(rho)
+        if isinstance(base_optimizer, torch.optim.Optimizer):
+            raise TypeError(f"base_optimizer must be an optimizer class such as torch.optim.SGD, not an "
+                            f"instance ({type(base_optimizer).__name__}); its settings go in **base_kwargs")
+        if not callable(base_optimizer):
+            raise TypeError(f"base_optimizer must be an optimizer class such as torch.optim.SGD, "
+                            f"got {base_optimizer!r}")
         super().__init__(params, dict(rho=rho, adaptive=adaptive, **base_kwargs))
         self.base_optimizer = base_optimizer(self.param_groups, **base_kwargs)
         # One list of groups and one state for both objects: a scheduler on either changes the lr
@@ -101,6 +118,8 @@ class SAM(torch.optim.Optimizer):
 @contextlib.contextmanager
 def frozen_bn_stats(model: nn.Module) -> Iterator[None]:
     """Keep BatchNorm running statistics fixed inside the block (for SAM's second forward)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     saved = {}
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):

@@ -20,13 +20,15 @@ SAM == L-SAM.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 
 import torch
 from torch import nn
 from torch.func import functional_call, grad_and_value, vjp, vmap
 
-from robustbook.optim.sam import frozen_bn_stats
+from robustbook._checks import require
+from robustbook.optim.sam import _check_rho, frozen_bn_stats
 
 VARIANTS = ("sgd", "sam", "lsam", "jsam")
 
@@ -107,6 +109,15 @@ def _batch_gradient_inplace(model: nn.Module, loss_fn: LossFn, variant: str, rho
     return dict(zip(names, grads)), loss.detach()
 
 
+def _check_family_args(variant: str, rho: float, chunk_size: int | None) -> None:
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    _check_rho(rho)
+    require(chunk_size is None or (isinstance(chunk_size, numbers.Integral) and not isinstance(chunk_size, bool)
+                                   and chunk_size >= 1),
+            f"chunk_size must be None or an integer >= 1, got {chunk_size!r}")
+
+
 def family_gradient(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor, *,
                     variant: str, rho: float, per_example: bool = True,
                     chunk_size: int | None = None, return_loss: bool = False):
@@ -118,10 +129,8 @@ def family_gradient(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch
     ``per_example=True`` (1-SAM) vmaps the computation over examples; ``chunk_size`` bounds the
     memory of that vmap for big networks.
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    if rho < 0:
-        raise ValueError(f"rho must be non-negative, got {rho}")
+    _check_family_args(variant, rho, chunk_size)
+    require(len(x) == len(y), f"need x, y of equal length, got x={len(x)}, y={len(y)}")
     if not per_example or variant == "sgd":
         grads, loss = _batch_gradient_inplace(model, loss_fn, variant, rho, x, y)
     else:
@@ -139,7 +148,11 @@ def family_gradient(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch
 def set_gradients(model: nn.Module, grads: Params) -> None:
     """Write ``grads`` into ``p.grad`` so any torch optimizer can take the step."""
     for name, p in model.named_parameters():
-        p.grad = grads[name].detach()
+        try:
+            p.grad = grads[name].detach()
+        except KeyError:
+            missing = [n for n, _ in model.named_parameters() if n not in grads]
+            raise ValueError(f"grads lacks the model's parameters {missing}; it has {sorted(grads)}") from None
 
 
 def make_family_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, *,
@@ -147,6 +160,7 @@ def make_family_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn
                      chunk_size: int | None = None) -> Callable[[torch.Tensor, torch.Tensor], float]:
     """A ``step(xb, yb) -> loss`` for ``robustbook.train.fit``: the variant's gradient, then
     ``optimizer.step()`` (so weight decay, momentum and schedulers stay the base optimizer's)."""
+    _check_family_args(variant, rho, chunk_size)
 
     def step(xb: torch.Tensor, yb: torch.Tensor) -> float:
         grads, loss = family_gradient(model, loss_fn, xb, yb, variant=variant, rho=rho,
@@ -165,4 +179,8 @@ def linear_sam_weights(logits: torch.Tensor, signs: torch.Tensor, x_norms: torch
 
     The 1-SAM gradient is -mean_i weight_i * t_i * x_i; rho=0 gives SGD's weights sigma(-t_i f_i).
     Shapes: all (N,)."""
+    _check_rho(rho)
+    require(logits.ndim == 1 and logits.shape == signs.shape == x_norms.shape,
+            f"logits, signs and x_norms must all be (N,), got {tuple(logits.shape)}, "
+            f"{tuple(signs.shape)}, {tuple(x_norms.shape)}")
     return torch.sigmoid(-signs * logits + rho * x_norms)
