@@ -76,11 +76,11 @@ def epoch_schedule(n: int, *, epochs: Sequence[int], batch_size: int, order_seed
         check_int(f"epochs[{k}]", e, minimum=0)
     for k, sub in enumerate(subsets or ()):
         sub = torch.as_tensor(sub)
-        require(sub.ndim == 1 and not sub.is_floating_point() and not sub.is_complex()
-                and (len(sub) == 0 or (int(sub.min()) >= 0 and int(sub.max()) < n)),
+        ok = sub.ndim == 1 and (len(sub) == 0 or not (sub.is_floating_point() or sub.is_complex()))
+        low, high = (int(sub.min()), int(sub.max())) if ok and len(sub) else (0, -1)
+        require(ok and low >= 0 and high < n,
                 f"subsets[{k}] must be a 1-D integer index tensor with entries in [0, n={n}), got "
-                f"shape {tuple(sub.shape)}, dtype {sub.dtype}"
-                + (f", range [{sub.min()}, {sub.max()}]" if sub.ndim == 1 and len(sub) else ""))
+                f"shape {tuple(sub.shape)}, dtype {sub.dtype}" + (f", range [{low}, {high}]" if ok else ""))
     per_model = []
     for k, n_epochs in enumerate(epochs):
         pool = torch.arange(n) if subsets is None else torch.as_tensor(subsets[k], dtype=torch.long)
@@ -123,9 +123,9 @@ def _check_training(params: Params, x: torch.Tensor, y: torch.Tensor, schedule: 
     check_number("weight_decay", weight_decay, low=0)
     _check_params(params, schedule.n_models)
     check_same_length(x=x, y=y)
-    require(schedule.batches.numel() == 0 or int(schedule.batches.max()) < len(x),
-            f"schedule indexes example {int(schedule.batches.max()) if schedule.batches.numel() else 0} "
-            f"but x has only {len(x)} examples")
+    if schedule.batches.numel():
+        last = int(schedule.batches.max())
+        require(last < len(x), f"schedule indexes example {last} but x has only {len(x)} examples")
 
 
 def _check_params(params: Params, n_models: int | None = None) -> None:

@@ -194,3 +194,8 @@ def _train(trainer=train_batched, k=2, n=8, **overrides):
 def test_bad_inputs_are_refused_with_the_argument_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_an_empty_subset_is_refused_as_too_small_for_a_batch():
+    with pytest.raises(ValueError, match="0 examples cannot fill a batch of 4"):
+        epoch_schedule(8, epochs=[1], batch_size=4, order_seeds=[0], subsets=[[]])
