@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from robustbook._checks import check_int
+
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 CAPTION_TEMPLATES = ("a photo of the number {}", "a handwritten {}", "the digit {}",
                      "a {} written by hand")
@@ -68,6 +70,8 @@ def digit_caption_pool(*, bucket_size: int, caption_noise: tuple[float, ...], se
                        image_size: int = 16) -> CaptionPool:
     """M = len(caption_noise) buckets of ``bucket_size`` digit images with captions; the rest of
     the 1,797 digits (at least 300) is the test set. Split, noise and templates drawn from ``seed``."""
+    check_int("bucket_size", bucket_size)
+    check_int("image_size", image_size)
     n_train = bucket_size * len(caption_noise)
     if not caption_noise or bucket_size < 1 or n_train > N_DIGITS - 300:
         raise ValueError(f"need 1 <= buckets x bucket_size <= {N_DIGITS - 300} (300 test digits), "

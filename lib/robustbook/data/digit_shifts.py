@@ -17,6 +17,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from robustbook._checks import check_int
 from robustbook.shift.corruptions import corrupt_images, upscale
 
 IMAGE_SIZE = 32
@@ -29,6 +30,7 @@ def shift_name(corruption: str, severity: int) -> str:
 def digit_images(size: int = IMAGE_SIZE) -> tuple[np.ndarray, torch.Tensor]:
     """All 1,797 digits as uint8 (N, size, size) images (bilinear upscale of the 0..16 originals)
     and their labels (N,) int64."""
+    check_int("size", size)
     digits = load_digits()
     return upscale(digits.images / 16.0, size), torch.as_tensor(digits.target, dtype=torch.long)
 
@@ -37,6 +39,10 @@ def split_digits(labels, seed: int, test_fraction: float = 1 / 3,
                  n_train: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Stratified train / test indices (a ``test_fraction`` share in the test split), shuffled by
     ``seed``; ``n_train`` keeps only the first n training indices."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    if n_train is not None:
+        check_int("n_train", n_train)
     labels = np.asarray(labels)
     idx_tr, idx_te = train_test_split(np.arange(len(labels)), test_size=test_fraction,
                                       stratify=labels, random_state=seed)

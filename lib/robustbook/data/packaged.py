@@ -7,6 +7,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from robustbook._checks import check_int
 from robustbook.data.noise import symmetric_label_noise
 from robustbook.data.tensors import TensorSplit
 
@@ -22,6 +23,10 @@ def load_digits_split(*, noise_rate: float, seed: int, test_fraction: float = 1 
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    if not 0.0 <= noise_rate < 1.0:
+        raise ValueError(f"label noise rate noise_rate must be in [0, 1), got {noise_rate}")
+    if n_train is not None:
+        check_int("n_train", n_train)
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)
     x_tr, x_te, y_tr, y_te = train_test_split(x, digits.target, test_size=test_fraction,

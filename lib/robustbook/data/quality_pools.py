@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from robustbook._checks import check_int, check_number
 from robustbook.data.noise import symmetric_label_noise
 
 
@@ -72,6 +73,14 @@ def gaussian_quality_pool(*, bucket_size: int, noise_rates: tuple[float, ...], n
         raise ValueError(f"need bucket_size >= 1 and at least one bucket, got {bucket_size}, {noise_rates}")
     if n_classes < 2 or dim < 1 or separation <= 0:
         raise ValueError(f"need n_classes >= 2, dim >= 1, separation > 0, got {n_classes}, {dim}, {separation}")
+    check_int("bucket_size", bucket_size)
+    check_int("n_classes", n_classes, minimum=2)
+    check_int("dim", dim)
+    check_number("separation", separation, low=0, low_open=True)
+    check_int("n_test", n_test)
+    for i, rate in enumerate(noise_rates):
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"noise_rates[{i}] must be a label noise rate in [0, 1), got {rate}")
     gen = torch.Generator().manual_seed(seed)
     means = torch.randn(n_classes, dim, generator=gen)
     means = means / means.norm(dim=1, keepdim=True) * separation / math.sqrt(2)

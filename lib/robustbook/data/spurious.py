@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
+from robustbook._checks import check_int, check_number, require
+
 
 @dataclass(frozen=True)
 class SpuriousModel:
@@ -32,6 +34,13 @@ class SpuriousModel:
     mu_sp: float = 4.0       # source: spurious mean is mu_sp * y
     s_src: float = 0.1       # source: spurious noise std
     s_tgt: float = 5.0       # target: spurious std (no label information)
+
+    def __post_init__(self) -> None:
+        check_int("dim_inv", self.dim_inv)
+        for name in ("gamma", "mu_sp"):
+            check_number(name, getattr(self, name))
+        for name in ("s_src", "s_tgt"):
+            check_number(name, getattr(self, name), low=0)
 
     @property
     def dim(self) -> int:
@@ -59,6 +68,7 @@ def sample_spurious(model: SpuriousModel, n: int, *, domain: str, generator: tor
     """n points of ``domain`` ("source" or "target"): x (n, d+1) float64, y (n,) in {-1, +1}."""
     if domain not in ("source", "target"):
         raise ValueError(f"domain must be 'source' or 'target', got {domain!r}")
+    check_int("n", n, minimum=0)
     y = torch.randint(0, 2, (n,), generator=generator).to(torch.float64) * 2 - 1
     noise = torch.randn(n, model.dim, generator=generator, dtype=torch.float64)
     x = model.gamma * y[:, None] * model.w_star()[None, :] + noise
@@ -73,6 +83,7 @@ def sample_spurious(model: SpuriousModel, n: int, *, domain: str, generator: tor
 
 def palette(n_colours: int = 10) -> torch.Tensor:
     """(n_colours, 3) saturated RGB colours, evenly spaced hues (HSV with s = v = 1)."""
+    check_int("n_colours", n_colours)
     h = torch.arange(n_colours, dtype=torch.float32) / n_colours
     k = torch.stack([(5 + 6 * h) % 6, (3 + 6 * h) % 6, (1 + 6 * h) % 6], dim=1)
     return 1 - torch.clamp(torch.minimum(k, 4 - k), 0, 1)
@@ -80,6 +91,9 @@ def palette(n_colours: int = 10) -> torch.Tensor:
 
 def colour_digits(gray: torch.Tensor, colour_idx: torch.Tensor, n_colours: int = 10) -> torch.Tensor:
     """gray (N, H, W) in [0, 1] and colour indices (N,) -> RGB images (N, 3, H, W)."""
+    require(gray.ndim == 3, f"gray must be (N, H, W) images, got shape {tuple(gray.shape)}")
+    require(tuple(colour_idx.shape) == (len(gray),),
+            f"colour_idx must be (N,) = ({len(gray)},) like gray, got shape {tuple(colour_idx.shape)}")
     return gray[:, None] * palette(n_colours)[colour_idx][:, :, None, None]
 
 
@@ -88,6 +102,7 @@ def spurious_colours(labels: torch.Tensor, p_spurious: float, generator: torch.G
     """Colour index per example: ``labels % n_colours`` with probability p_spurious, else uniform."""
     if not 0.0 <= p_spurious <= 1.0:
         raise ValueError(f"p_spurious must be in [0, 1], got {p_spurious}")
+    check_int("n_colours", n_colours)
     random = torch.randint(0, n_colours, labels.shape, generator=generator)
     keep = torch.rand(labels.shape, generator=generator) < p_spurious
     return torch.where(keep, labels % n_colours, random)
@@ -114,6 +129,10 @@ def coloured_digit_shift(*, p_spurious: float, generator: torch.Generator, n_lab
     """Digits split in three random thirds: labelled source (label-coloured with probability
     ``p_spurious``; the first ``n_labels`` kept), unlabelled target and target test (random colours;
     with ``shift=False`` coloured like the source). Images (N, 3, 8, 8) in [0, 1]."""
+    if not 0.0 <= p_spurious <= 1.0:
+        raise ValueError(f"p_spurious must be in [0, 1], got {p_spurious}")
+    if n_labels is not None:
+        check_int("n_labels", n_labels)
     digits = load_digits()
     gray = torch.as_tensor(np.asarray(digits.images) / 16.0, dtype=torch.float32)
     y = torch.as_tensor(digits.target, dtype=torch.long)

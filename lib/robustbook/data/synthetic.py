@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from robustbook._checks import check_int, check_number
 from robustbook.data.tensors import TensorSplit
 
 
@@ -15,7 +16,11 @@ def gaussian_binary_classification(*, n_train: int, n_test: int, dim: int, noise
     Training labels are flipped with probability ``noise_rate`` (test labels clean). x: (N, dim).
     """
     if not 0.0 <= noise_rate < 1.0:
-        raise ValueError(f"label noise rate must be in [0, 1), got {noise_rate}")
+        raise ValueError(f"label noise rate noise_rate must be in [0, 1), got {noise_rate}")
+    check_int("n_train", n_train)
+    check_int("n_test", n_test, minimum=0)
+    check_int("dim", dim)
+    check_number("margin", margin, low=0)
     gen = torch.Generator().manual_seed(seed)
     u = torch.randn(dim, generator=gen)
     u = u / u.norm()

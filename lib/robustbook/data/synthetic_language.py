@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robustbook._checks import check_int, require
+
 CONTENT_WORDS: tuple[str, ...] = tuple("""
 table chair river mountain apple window door car house tree book pencil garden city road bridge
 ship train bird horse dog cat lamp bottle phone cup plate spoon clock coin map key box bag shoe hat
@@ -78,6 +80,10 @@ class SyntheticLanguage:
 
     def __post_init__(self) -> None:
         synonyms = min(len(v) for v in CONCEPTS.values())
+        for name in ("n_content", "n_concepts", "early_len", "late_len"):
+            value = getattr(self, name)
+            require(isinstance(value, (int, np.integer)) and not isinstance(value, bool),
+                    f"{name} must be an integer, got {value!r}")
         if not 1 <= self.n_content <= len(CONTENT_WORDS):
             raise ValueError(f"n_content must be in [1, {len(CONTENT_WORDS)}], got {self.n_content}")
         if not 2 <= self.n_concepts <= len(CONCEPTS):
@@ -111,14 +117,21 @@ class SyntheticLanguage:
     def late_span(self, concept: int, rng: np.random.Generator,
                   avoid: tuple[str, ...] | None = None) -> tuple[str, ...]:
         """``late_len`` distinct synonyms of ``concept`` in random order (never equal to ``avoid``)."""
+        self._check_concept(concept)
         group = self.concept_words[concept]
         while True:
             late = tuple(group[i] for i in rng.permutation(len(group))[:self.late_len])
             if late != avoid:
                 return late
 
+    def _check_concept(self, concept: int) -> None:
+        require(isinstance(concept, (int, np.integer)) and 0 <= concept < self.n_concepts,
+                f"concept must be an integer in [0, n_concepts={self.n_concepts}), got {concept!r}")
+
     def sentence(self, rng: np.random.Generator, concept: int | None = None,
                  early: tuple[str, ...] | None = None) -> Sentence:
+        if concept is not None:
+            self._check_concept(concept)
         concept = int(rng.integers(0, self.n_concepts)) if concept is None else concept
         early = self.early_span(rng) if early is None else early
         return Sentence(early, self.late_span(concept, rng), concept)
@@ -131,6 +144,7 @@ class SyntheticLanguage:
         probability ``repeat_fraction`` (a fresh random sentence x each time)."""
         if not 0.0 <= repeat_fraction <= 1.0:
             raise ValueError(f"repeat_fraction must be in [0, 1], got {repeat_fraction}")
+        check_int("n", n, minimum=0)
         texts = []
         for s, rep in zip(self.sample(n, rng), rng.random(n) < repeat_fraction):
             body = f"{s.text} {SEP} {s.text}" if rep else s.text

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from robustbook._checks import check_int
 from robustbook.data.spurious import ShiftSplit
 
 CAMELYON_DIR = "camelyon17_v1.0"
@@ -61,6 +62,8 @@ def load_camelyon17_shift(data_dir: str | Path | None, *, max_per_domain: int | 
                           generator: torch.Generator) -> ShiftSplit:
     """Source (hospitals 0-2, labelled), unlabelled target and target test (hospital 4), each at
     most ``max_per_domain`` patches drawn at random. Images (N, 3, 96, 96) in [0, 1]."""
+    if max_per_domain is not None:
+        check_int("max_per_domain", max_per_domain)
     root = check_camelyon17(data_dir)
     rows = _read_rows(root)
     source = [r for r in rows if int(r["center"]) in SOURCE_CENTERS]
