@@ -3,7 +3,7 @@
     robustbook run sam-label-noise -p label_noise_rate 0.4 -p seed 3
     robustbook book [--jobs 2] [--no-build]
     robustbook list
-    robustbook sync-params     # notebooks' parameters cells from the chapters' Config
+    robustbook sync-params     # notebooks' parameters cells from the chapters' Config, figure captions from plots
     robustbook sweep sam-label-noise -g label_noise_rate=0.0,0.2 -g seed=0..4 --out runs/noise
     robustbook sweep-report runs/noise --x label_noise_rate --metric metric.best_acc.sam.mean
 """
@@ -26,6 +26,7 @@ from robustbook.runner import (
     execute_chapter,
     execute_many,
     project_root,
+    sync_captions,
     sync_parameters_cell,
 )
 
@@ -98,6 +99,8 @@ def cmd_sync_params(args: argparse.Namespace) -> int:
     for info in implemented():
         if sync_parameters_cell(info.slug):
             print(f"rewrote the parameters cell of notebooks/{info.stem}.ipynb")
+        if sync_captions(info.slug):
+            print(f"rewrote the figure captions of notebooks/{info.stem}.ipynb")
     return 0
 
 

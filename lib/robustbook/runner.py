@@ -13,6 +13,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 import time
@@ -246,6 +247,47 @@ def build_book(root: Path, output: Path, *, capture: bool = False) -> subprocess
     return subprocess.run([str(jupyter_book), "build", str(root), "--path-output", str(output),
                            "--warningiserror", "--nitpick", "--keep-going"],
                           cwd=root, capture_output=capture, text=True)
+
+
+FIGURE_CELL = re.compile(r"^plots\.(\w+)\(result\);$")
+
+
+def figure_captions(slug: str, cells: list) -> dict[int, dict[str, str]]:
+    """For every code cell that is exactly one ``plots.NAME(result);`` call, the book's figure
+    options: the caption is the first paragraph of ``plots.NAME``'s docstring (written once, next
+    to the code that draws the figure), the name ``fig-<slug>-<NAME>`` (for cross-references)."""
+    import importlib
+    import inspect
+
+    plots = importlib.import_module(f"{get_chapter(slug).module}.plots")
+    figures = {}
+    for i, cell in enumerate(cells):
+        match = FIGURE_CELL.match("".join(cell["source"]).strip()) if cell["cell_type"] == "code" else None
+        if match:
+            doc = inspect.getdoc(getattr(plots, match.group(1))) or ""
+            caption = " ".join(doc.split("\n\n")[0].split())
+            if not caption:
+                raise ValueError(f"{slug}: plots.{match.group(1)} has no docstring to caption its figure")
+            figures[i] = {"caption": caption, "name": f"fig-{slug}-{match.group(1).replace('_', '-')}"}
+    return figures
+
+
+def sync_captions(slug: str, root: Path | None = None) -> bool:
+    """Write each figure cell's caption (``mystnb.figure`` cell metadata, which the book renders
+    as a captioned figure) from ``figure_captions``. Returns True when the notebook changed."""
+    import nbformat
+
+    path = (root or project_root()) / "notebooks" / f"{get_chapter(slug).stem}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    changed = False
+    for i, figure in figure_captions(slug, nb.cells).items():
+        mystnb = nb.cells[i].metadata.setdefault("mystnb", {})
+        if mystnb.get("figure") != figure:
+            mystnb["figure"] = figure
+            changed = True
+    if changed:
+        nbformat.write(nb, path)
+    return changed
 
 
 def sync_parameters_cell(slug: str, root: Path | None = None) -> bool:

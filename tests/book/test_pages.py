@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from robustbook.chapters import CHAPTERS, implemented
+from robustbook.runner import figure_captions
 from tests.book.test_book import CHROMIUM
 from tests.conftest import BOOK_CHAPTERS, ROOT
 
@@ -198,6 +199,17 @@ def test_chapter_pages_claims_figures_explorers_and_citations(reader, built_book
             widths = explorers.nth(i).locator("div.cell_output img").evaluate_all(
                 "imgs => imgs.map(i => i.naturalWidth)")
             assert widths and all(w > 100 for w in widths), f"{rel}: explorer {i} drew {widths}"
+        # figures carry the captions written in their plot functions' docstrings
+        source = json.loads((ROOT / "notebooks" / f"{c.stem}.ipynb").read_text())["cells"]
+        shown = [" ".join(t.split()) for t in page.locator("figure figcaption").all_inner_texts()]
+        for figure in figure_captions(c.slug, source).values():
+            start = " ".join(re.findall(r"\w+", figure["caption"])[:4])
+            assert any(" ".join(re.findall(r"\w+", t)).find(start) >= 0 for t in shown), (
+                f"{rel}: no caption starting {start!r} among {shown}")
+        # this run's prose is generated: the section shows sentences ending in verdict tags, no code
+        story = page.locator("section#what-this-run-shows")
+        assert story.count() == 1, f"{rel}: no 'What this run shows' section"
+        assert story.locator("div.cell_input").count() == 0 and "seeds]" in story.inner_text()
         # citations resolve to the bibliography (the anchors are checked by _check_page)
         cites = [h for h in facts["hrefs"] if "references.html#" in h]
         assert cites, f"{rel}: no citation links to the references page"

@@ -14,9 +14,12 @@ import papermill as pm
 import pytest
 import torch
 
+from robustbook.book.claims import from_record
 from robustbook.book.config import parameters_cell
+from robustbook.book.narrative import disagreements, shown_markdown, tags_in
 from robustbook.book.widgets import STATIC_ENV
 from robustbook.chapters import implemented
+from robustbook.runner import figure_captions
 from tests.conftest import executed_chapter
 
 CHAPTERS = [pytest.param(c, id=c.slug, marks=pytest.mark.xdist_group(c.slug)) for c in implemented()]
@@ -69,14 +72,19 @@ def test_source_notebook_is_clean_tagged_cites_and_preregisters(root, info):
     assert prereg < first_run, "pre-registered verdicts must be shown before the chapter runs"
 
 
+SMOKE_SEED = 17  # not the default: the prose must follow whatever run it sits in
+
+
 def _execute_live(source, executed, cwd, cell_timeout: int = 600) -> None:
-    """Plain papermill at preset smoke; a cell that hangs (a lost kernel message under load) fails
-    after ``cell_timeout`` s and is retried once in a fresh kernel, as the runner does."""
+    """Plain papermill at preset smoke and seed 17, the record written next to the notebook; a cell
+    that hangs (a lost kernel message under load) fails after ``cell_timeout`` s and is retried
+    once in a fresh kernel, as the runner does."""
     from nbclient.exceptions import CellTimeoutError
 
+    params = {"preset": "smoke", "seed": SMOKE_SEED, "results_path": str(executed.with_suffix(".results.json"))}
     for attempt in (1, 2):
         try:
-            pm.execute_notebook(str(source), str(executed), parameters={"preset": "smoke"}, cwd=str(cwd),
+            pm.execute_notebook(str(source), str(executed), parameters=params, cwd=str(cwd),
                                 progress_bar=False, kernel_name="python3", execution_timeout=cell_timeout)
             return
         except CellTimeoutError:
@@ -94,6 +102,11 @@ def test_smoke_runs_live_under_plain_papermill_and_nbval_rechecks_it(tmp_path, r
     outputs = [o for c in json.loads(executed.read_text())["cells"] for o in c.get("outputs", [])]
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs), (
         "the explorer did not render a live widget")
+    record = json.loads(executed.with_suffix(".results.json").read_text())
+    assert record["params"]["seed"] == SMOKE_SEED
+    prose = shown_markdown(json.loads(executed.read_text())["cells"])
+    assert tags_in(prose) and disagreements(prose, from_record(record)) == [], (
+        "the generated prose disagrees with the claims table of its own run")
     proc = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:xdist", "-p",
                            "no:cacheprovider", "-o", "addopts=", str(executed)],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
@@ -125,3 +138,15 @@ def test_cpu_results_carry_provenance_and_the_preregistered_verdicts(info):
             assert claim["holds"] == expected[claim["id"]].holds, (
                 f"finding {claim['id']}: pre-registered {expected[claim['id']].holds}, measured "
                 f"{claim['holds']}: {claim['measured']}")
+
+
+@pytest.mark.parametrize("info", CHAPTERS)
+def test_figure_cells_are_captioned_from_their_plot_docstrings(root, info):
+    """Every `plots.NAME(result);` cell carries the book's figure caption, the first paragraph of
+    NAME's docstring (`robustbook sync-params` writes them)."""
+    cells = _cells(root, info)
+    figures = figure_captions(info.slug, cells)
+    assert figures, "a chapter draws at least one figure from its plots module"
+    for i, figure in figures.items():
+        assert cells[i]["metadata"].get("mystnb", {}).get("figure") == figure, (
+            f"cell {i}: caption out of date: run `robustbook sync-params`")
