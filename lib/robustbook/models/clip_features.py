@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from robustbook._checks import check_int, require
+
 TINY_CONFIG = "robustbook-tiny-vit"  # a 32x32, one-layer ViT for tests (random weights)
 
 
@@ -49,6 +51,8 @@ def _preprocess_cfg(model: nn.Module) -> dict:
 
 def preprocess(images: torch.Tensor, model: nn.Module) -> torch.Tensor:
     """uint8 (B, 3, H, W) -> float (B, 3, S, S) resized and normalised for ``model``."""
+    require(images.ndim == 4 and images.shape[1] == 3,
+            f"images must be (B, 3, H, W), got shape {tuple(images.shape)}")
     cfg = _preprocess_cfg(model)
     x = images.float() / 255.0
     if tuple(x.shape[-2:]) != cfg["size"]:
@@ -64,6 +68,9 @@ def encode_images(model: nn.Module, images: torch.Tensor, *, batch_size: int = 2
                   normalize: bool = True) -> torch.Tensor:
     """Image embeddings of uint8 images (N, 3, H, W) -> float32 (N, D) on the CPU; L2-normalised
     when ``normalize`` (as in CLIP's zero-shot and linear-probe use)."""
+    check_int("batch_size", batch_size)
+    require(images.ndim == 4 and images.shape[1] == 3,
+            f"images must be uint8 (N, 3, H, W), got shape {tuple(images.shape)}")
     device = next(model.parameters()).device
     out = []
     for chunk in images.split(batch_size):

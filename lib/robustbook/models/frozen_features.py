@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from robustbook._checks import check_int, check_number, require
 from robustbook.data.cifar import load_cifar10
 from robustbook.data.cifar_shifts import load_cifar10_1, load_cifar10_c
 from robustbook.data.digit_shifts import (
@@ -55,6 +56,12 @@ class FeatureSet:
 def standardize(train: torch.Tensor, *others: torch.Tensor, floor: float = 1e-3) -> list[torch.Tensor]:
     """[(t - mean) / (std + floor) for t in (train, *others)], with the train set's per-feature
     mean and (unbiased) std."""
+    require(train.ndim >= 1 and len(train) >= 2,
+            f"train needs at least 2 rows for an unbiased std, got shape {tuple(train.shape)}")
+    for i, t in enumerate(others):
+        require(t.shape[1:] == train.shape[1:],
+                f"others[{i}] must have train's feature shape {tuple(train.shape[1:])}, got {tuple(t.shape[1:])}")
+    check_number("floor", floor, low=0)
     mean, std = train.mean(0), train.std(0) + floor
     return [(t - mean) / std for t in (train, *others)]
 
@@ -63,7 +70,11 @@ def pretrain_mlp(x: torch.Tensor, y: torch.Tensor, *, width: int, n_classes: int
                  seed: int, lr: float = 1e-3, batch_size: int = 32) -> MLP:
     """MLP (d_in -> width -> n_classes) trained with Adam on the examples with label <
     ``n_classes`` only; returned frozen (eval mode, no gradients)."""
+    require(x.ndim == 2, f"x must be (N, d_in), got shape {tuple(x.shape)}")
+    require(len(x) == len(y), f"need x, y of equal length, got x={len(x)}, y={len(y)}")
+    check_int("n_classes", n_classes)
     keep = y < n_classes
+    require(bool(keep.any()), f"no training example has a label < n_classes={n_classes}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = MLP(x.shape[1], width, n_classes)
@@ -111,6 +122,8 @@ def clip_features(model: nn.Module, data_dir: str | Path, *, corruptions: Sequen
                   severities: Sequence[int], n_train: int | None = None) -> FeatureSet:
     """Frozen image embeddings of CIFAR-10 train/test, CIFAR-10.1 and every CIFAR-10-C
     (corruption, severity), read from ``data_dir``; one shift in memory at a time."""
+    if n_train is not None:
+        check_int("n_train", n_train)
     x_tr, y_tr, x_te, y_te = load_cifar10(data_dir)
     if n_train is not None:
         x_tr, y_tr = x_tr[:n_train], y_tr[:n_train]

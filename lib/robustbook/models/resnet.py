@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from robustbook._checks import check_int, require
+
 
 def _norm(channels: int) -> nn.GroupNorm:
     return nn.GroupNorm(min(32, channels // 4), channels)
@@ -35,6 +37,12 @@ class ResNet18GN(nn.Module):
 
     def __init__(self, n_classes: int = 10, width: int = 64) -> None:
         super().__init__()
+        check_int("n_classes", n_classes)
+        check_int("width", width, minimum=4)
+        # GroupNorm(min(32, c // 4), c) needs c divisible by its group count at every stage.
+        require(all(c % min(32, c // 4) == 0 for c in (width, 2 * width, 4 * width, 8 * width)),
+                f"width must give channel counts divisible by their GroupNorm groups (e.g. 8, 16, 32, "
+                f"64 (standard), 128), got {width}")
         self.stem = nn.Sequential(nn.Conv2d(3, width, 3, 1, 1, bias=False), _norm(width), nn.ReLU())
         blocks, c_in = [], width
         for i, mult in enumerate((1, 2, 4, 8)):

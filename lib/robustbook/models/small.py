@@ -9,14 +9,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from robustbook._checks import check_int
+
 
 class MLP(nn.Module):
     """x (B, d_in) -> ReLU hidden layers of width ``width`` -> logits (B, n_classes)."""
 
     def __init__(self, d_in: int, width: int, n_classes: int, depth: int = 1) -> None:
         super().__init__()
-        if depth < 1:
-            raise ValueError(f"depth must be >= 1, got {depth}")
+        for name, value in (("d_in", d_in), ("width", width), ("n_classes", n_classes), ("depth", depth)):
+            check_int(name, value)
         layers: list[nn.Module] = []
         for i in range(depth):
             layers += [nn.Linear(d_in if i == 0 else width, width), nn.ReLU()]
@@ -35,6 +37,7 @@ class LinearClassifier(nn.Module):
 
     def __init__(self, d_in: int) -> None:
         super().__init__()
+        check_int("d_in", d_in)
         self.head = nn.Linear(d_in, 1, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -49,6 +52,8 @@ class TwoLayerLinear(nn.Module):
 
     def __init__(self, d_in: int, width: int) -> None:
         super().__init__()
+        check_int("d_in", d_in)
+        check_int("width", width)
         self.body = nn.Linear(d_in, width, bias=False)  # W: (width, d_in)
         self.head = nn.Linear(width, 1, bias=False)     # v: (1, width)
 

@@ -15,6 +15,7 @@ import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
+from robustbook._checks import check_int, require
 from robustbook.optim.schedule import warmup_cosine
 from robustbook.train import History, fit
 
@@ -38,6 +39,10 @@ def tiny_gpt2(vocab_size: int, *, n_layer: int = 2, n_head: int = 4, n_embd: int
               n_positions: int = 64, seed: int = 0) -> GPT2LMHeadModel:
     """A GPT-2 language model with freshly initialised weights (``seed``), no dropout. The
     initialisation draws from a forked RNG: torch's global random state is left as it was."""
+    for name, value in (("vocab_size", vocab_size), ("n_layer", n_layer), ("n_head", n_head),
+                        ("n_embd", n_embd), ("n_positions", n_positions)):
+        check_int(name, value)
+    require(n_embd % n_head == 0, f"n_embd must be divisible by n_head, got n_embd={n_embd}, n_head={n_head}")
     config = GPT2Config(vocab_size=vocab_size, n_positions=n_positions, n_embd=n_embd,
                         n_layer=n_layer, n_head=n_head, resid_pdrop=0.0, embd_pdrop=0.0,
                         attn_pdrop=0.0, bos_token_id=None, eos_token_id=None)
@@ -59,6 +64,15 @@ def train_causal_lm(model: GPT2LMHeadModel, input_ids: torch.Tensor, *, pad_id: 
                     generator: torch.Generator, progress: bool | str = False) -> History:
     """Next-token training on ``input_ids`` (N, L), right-padded with ``pad_id``: AdamW, linear
     warm-up then cosine decay of ``lr``. Returns the loop's ``History`` (mean loss per epoch)."""
+    require(input_ids.ndim == 2 and not input_ids.is_floating_point(),
+            f"input_ids must be integer token ids (N, L), got shape {tuple(input_ids.shape)}, "
+            f"dtype {input_ids.dtype}")
+    n_positions = getattr(getattr(model, "config", None), "n_positions", None)
+    require(n_positions is None or input_ids.shape[1] <= n_positions,
+            f"input_ids has sequences of length {input_ids.shape[1]} but the model has only "
+            f"n_positions={n_positions} positions")
+    check_int("epochs", epochs)
+    check_int("batch_size", batch_size)
     device = next(model.parameters()).device
     input_ids = input_ids.to(device)
     steps = epochs * math.ceil(len(input_ids) / batch_size)
