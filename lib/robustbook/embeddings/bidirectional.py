@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import torch
 
-from robustbook.embeddings.pooling import pool
+from robustbook._checks import check_int, require
+from robustbook.embeddings.pooling import check_poolings, pool
 
 Span = tuple[int, int] | None
 
@@ -48,6 +49,7 @@ def span_mask(word_ids: Sequence[int | None], attention: Sequence[int], span: Sp
     if span is None:
         return [bool(a) for a in attention]
     start, end = span
+    require(0 <= start <= end, f"span must be [start, end) word indices with 0 <= start <= end, got {span}")
     return [w is not None and start <= w < end for w in word_ids]
 
 
@@ -57,6 +59,12 @@ def span_embeddings(model: torch.nn.Module, tokenizer, sentences: Sequence[Seque
                     batch_size: int = 128) -> dict[tuple[str, str], torch.Tensor]:
     """``{(span name, pooling): (N, d)}`` for ``sentences`` (lists of words): the encoder's last
     hidden states pooled over each span's word pieces."""
+    require(len(spans) > 0, "spans must name at least one span, got none")
+    check_poolings(poolings)
+    check_int("batch_size", batch_size)
+    for name, span in spans.items():
+        require(span is None or (len(span) == 2 and 0 <= span[0] <= span[1]),
+                f"spans[{name!r}] must be None or [start, end) word indices with 0 <= start <= end, got {span}")
     device = next(model.parameters()).device
     chunks: dict[tuple[str, str], list[torch.Tensor]] = {(s, p): [] for s in spans for p in poolings}
     for start in range(0, len(sentences), batch_size):

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from robustbook.embeddings.pooling import pool
+from robustbook._checks import check_int, require
+from robustbook.embeddings.pooling import check_poolings, pool
 from robustbook.embeddings.templates import Encoded, Template, parse_template, render
 
 PADDING_SIDES = ("right", "left")
@@ -40,6 +41,7 @@ def collate(encoded: Sequence[Encoded], pad_id: int, padding_side: str = "right"
     """Pad rendered inputs to a common length on ``padding_side``."""
     if padding_side not in PADDING_SIDES:
         raise ValueError(f"padding_side must be one of {PADDING_SIDES}, got {padding_side!r}")
+    require(len(encoded) > 0, "encoded must hold at least one rendered input, got none")
     length = max(len(e.input_ids) for e in encoded)
     ids = torch.full((len(encoded), length), pad_id, dtype=torch.long)
     attn = torch.zeros((len(encoded), length), dtype=torch.long)
@@ -104,6 +106,14 @@ def embed_variants(model: torch.nn.Module, tokenizer, templates: dict[str, Templ
     different spans) share a forward pass. Inputs are batched by length."""
     if not rows:
         raise ValueError("no rows to embed")
+    require(len(templates) > 0, "templates must name at least one template, got none")
+    check_poolings(poolings)
+    if padding_side not in PADDING_SIDES:
+        raise ValueError(f"padding_side must be one of {PADDING_SIDES}, got {padding_side!r}")
+    check_int("batch_size", batch_size)
+    if max_tokens is not None:
+        check_int("max_tokens", max_tokens)
+    require(isinstance(layer, int) and not isinstance(layer, bool), f"layer must be an integer, got {layer!r}")
     parsed = {k: parse_template(t) if isinstance(t, str) else t for k, t in templates.items()}
     encoded = {k: [render(t, tokenizer, r, max_tokens) for r in rows] for k, t in parsed.items()}
     groups: dict[tuple, list[str]] = {}

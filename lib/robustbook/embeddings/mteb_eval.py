@@ -25,7 +25,10 @@ from mteb.abstasks.task_metadata import TaskMetadata
 from mteb.models.abs_encoder import AbsEncoder
 from mteb.models.model_meta import ModelMeta
 
+from robustbook._checks import check_int
 from robustbook.embeddings.extract import embed
+from robustbook.embeddings.pooling import check_poolings
+from robustbook.embeddings.templates import parse_template
 
 # Task instructions for %%prompt%% (our wording, in the style of the E5 instructions the paper uses).
 DEFAULT_INSTRUCTIONS = {
@@ -47,6 +50,16 @@ class TemplateEncoder(AbsEncoder):
     def __init__(self, model: torch.nn.Module, tokenizer, templates: dict[str, str], *, name: str,
                  pooling: str = "mean", batch_size: int = 32, max_tokens: int | None = None,
                  instructions: dict[str, str] | None = None) -> None:
+        missing = [kind for kind in ("query", "document") if kind not in templates]
+        if missing:
+            raise ValueError(f"templates must have 'query' and 'document' entries, missing {missing}")
+        for kind in ("query", "document"):
+            if isinstance(templates[kind], str):
+                parse_template(templates[kind])  # a template that pools nothing fails here, not mid-run
+        check_poolings((pooling,))
+        check_int("batch_size", batch_size)
+        if max_tokens is not None:
+            check_int("max_tokens", max_tokens)
         self.model, self.tokenizer, self.templates = model, tokenizer, dict(templates)
         self.pooling, self.batch_size, self.max_tokens = pooling, batch_size, max_tokens
         self.instructions = {**DEFAULT_INSTRUCTIONS, **(instructions or {})}

@@ -35,6 +35,17 @@ def last_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return states[torch.arange(states.shape[0], device=states.device), last]
 
 
+def check_poolings(poolings) -> None:
+    """Every name in ``poolings`` (a sequence of names, not one string) is in ``POOLINGS``."""
+    if isinstance(poolings, str):
+        raise ValueError(f"poolings must be a sequence of names such as ('mean',), got the string {poolings!r}")
+    if len(poolings) == 0:
+        raise ValueError(f"poolings must name at least one of {POOLINGS}, got none")
+    for p in poolings:
+        if p not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {p!r}")
+
+
 def pool(states: torch.Tensor, mask: torch.Tensor, strategy: str) -> torch.Tensor:
     """``mean_pool`` or ``last_pool`` by name."""
     if strategy == "mean":

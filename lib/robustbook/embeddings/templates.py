@@ -109,6 +109,9 @@ def render(template: Template | str, tokenizer, values: dict[str, str],
     """Tokenise ``template`` filled with ``values``, piece by piece, without special tokens added
     by the tokenizer. ``max_tokens`` truncates each filled piece separately (so ``{</s>}`` in its
     own braces is never cut off, as in the official code)."""
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)
+                                   or max_tokens < 1):
+        raise ValueError(f"max_tokens must be None or an integer >= 1, got {max_tokens!r}")
     template = parse_template(template) if isinstance(template, str) else template
     ids: list[int] = []
     pooled: list[bool] = []
