@@ -11,11 +11,14 @@ channels) for the image task."""
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
+
+from robustbook._checks import check_int, check_number, require
 
 SPLITS = ("train", "val", "test")
 
@@ -47,6 +50,7 @@ class GroupData:
 
 def spurious_attribute(y: torch.Tensor, p_agree: float, gen: torch.Generator) -> torch.Tensor:
     """a = y with probability ``p_agree``, else 1 - y (y (N,) in {0, 1})."""
+    check_number("p_agree", p_agree, low=0, high=1)
     agree = torch.rand(y.shape, generator=gen) < p_agree
     return torch.where(agree, y, 1 - y)
 
@@ -70,6 +74,16 @@ def synthetic_spurious_task(*, n_train: int, n_val: int, n_test: int, gen: torch
     noise), nuisance features = z A + noise (reconstructable from each other through z), spurious
     feature = ``spurious_scale * a + N(0, spurious_noise^2)``. Features keep their raw scale
     unless ``standardize`` (then each is scaled to zero mean, unit variance on train)."""
+    for name, value in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test), ("n_core", n_core),
+                        ("n_latent", n_latent)):
+        check_int(name, value)
+    check_int("n_nuisance", n_nuisance, minimum=0)
+    for name, value in (("p_agree", p_agree), ("p_agree_test", p_agree_test)):
+        check_number(name, value, low=0, high=1)
+    for name, value in (("feature_noise", feature_noise), ("spurious_noise", spurious_noise)):
+        check_number(name, value, low=0)
+    check_number("core_signal", core_signal)
+    check_number("spurious_scale", spurious_scale)
     b = torch.randn(n_latent, n_core, generator=gen) / n_latent ** 0.5
     mix = torch.randn(n_latent, n_nuisance, generator=gen) / n_latent ** 0.5
     direction = torch.randn(n_core, generator=gen)
@@ -97,6 +111,8 @@ def synthetic_spurious_task(*, n_train: int, n_val: int, n_test: int, gen: torch
 def patch_units(height: int, width: int, channels: int, patch: int) -> torch.Tensor:
     """(U, C*H*W) bool: one row per ``patch`` x ``patch`` square (all channels) of a flattened
     (C, H, W) image, row-major over squares."""
+    for name, value in (("height", height), ("width", width), ("channels", channels), ("patch", patch)):
+        check_int(name, value)
     rows = []
     for top in range(0, height, patch):
         for left in range(0, width, patch):
@@ -113,6 +129,13 @@ def digits_patch_task(*, gen: torch.Generator, p_agree: float = 0.95, p_agree_te
     colour channel a (the spurious "colour") and at ``other_channel`` strength in the other channel,
     plus Gaussian pixel noise. x: (N, 2*8*8) flattened (C, H, W); mask units are 2x2 patches.
     ``fractions`` = (train, val) shares of the 1,797 images; the rest is test."""
+    for name, value in (("p_agree", p_agree), ("p_agree_test", p_agree_test)):
+        check_number(name, value, low=0, high=1)
+    check_number("other_channel", other_channel)
+    check_number("pixel_noise", pixel_noise, low=0)
+    require(len(fractions) == 2 and all(isinstance(f, numbers.Real) and 0 < f < 1 for f in fractions)
+            and sum(fractions) < 1,
+            f"fractions must be (train, val) shares in (0, 1) that leave a test share (sum < 1), got {fractions}")
     digits = load_digits()
     ink = torch.as_tensor(digits.images / 16.0, dtype=torch.float32)       # (1797, 8, 8)
     labels = torch.as_tensor(digits.target >= 5, dtype=torch.long)
@@ -134,6 +157,8 @@ def masked_units(mask_units: torch.Tensor, rate: float, shape: tuple[int, ...],
                  gen: torch.Generator) -> torch.Tensor:
     """A random input mask for the auxiliary task: each unit (row of ``mask_units`` (U, D)) is
     masked with probability ``rate`` independently; returns (*shape, D) bool (True = masked)."""
+    check_number("rate", rate, low=0, high=1)
+    require(mask_units.ndim == 2, f"mask_units must be (U, D), got shape {tuple(mask_units.shape)}")
     chosen = (torch.rand(*shape, mask_units.shape[0], generator=gen) < rate).float()
     return (chosen @ mask_units.float().to(chosen.device)) > 0
 

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import torch
 
+from robustbook._checks import check_int, require
+
 
 def error_set(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """(N,) int64 indices of the training points stage 1 got wrong (``pred`` (N,) labels)."""
+    require(pred.ndim == 1 and pred.shape == y.shape,
+            f"pred and y must both be (N,), got {tuple(pred.shape)} and {tuple(y.shape)}")
     return torch.nonzero(pred != y).flatten()
 
 
@@ -17,8 +21,11 @@ def upsample_pool(n: int, errors: torch.Tensor, up: int) -> torch.Tensor:
     """The stage-2 training pool: every index 0..n-1 once, plus each error index ``up - 1`` more
     times, so an error point is drawn ``up`` times as often as a correct one. ``up = 1`` is ERM.
     Returns (n + (up - 1) * len(errors),) int64."""
-    if up < 1:
-        raise ValueError(f"up must be an integer >= 1, got {up}")
+    check_int("up", up)
+    check_int("n", n, minimum=0)
+    if errors.numel():
+        low, high = int(errors.min()), int(errors.max())
+        require(low >= 0 and high < n, f"errors must be indices in [0, n={n}), got range [{low}, {high}]")
     return torch.cat([torch.arange(n), errors.long().repeat(up - 1)])
 
 
@@ -29,6 +36,9 @@ def train_jtt(datasets, specs, *, stage1_epochs: int, up: int, **train_kw):
     Returns (stage-2 history, error-set sizes (K,), pool sizes (K,)). Only stage-2 checkpoints
     exist in the returned history, so selection cannot fall back to a stage-1 (ERM) model."""
     from dataclasses import replace
+
+    check_int("stage1_epochs", stage1_epochs, minimum=0)
+    check_int("up", up)
 
     from robustbook.groups.train import predict, train_stacked
 

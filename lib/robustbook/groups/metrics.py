@@ -6,11 +6,16 @@ of one call."""
 
 from __future__ import annotations
 
+import numbers
+
 import torch
+
+from robustbook._checks import check_int, require
 
 
 def group_ids(y: torch.Tensor, a: torch.Tensor, n_attributes: int = 2) -> torch.Tensor:
     """(N,) int64 group index ``y * n_attributes + a`` for labels y (N,) and attributes a (N,)."""
+    check_int("n_attributes", n_attributes)
     if y.shape != a.shape:
         raise ValueError(f"y and a must have the same shape, got {tuple(y.shape)} and {tuple(a.shape)}")
     if a.numel() and (int(a.min()) < 0 or int(a.max()) >= n_attributes):
@@ -22,6 +27,10 @@ def group_accuracy(pred: torch.Tensor, y: torch.Tensor, groups: torch.Tensor, n_
     """Accuracy within each group. ``pred`` (..., N) predicted labels; ``y`` and ``groups``
     (..., N) or (N,), broadcast against ``pred``. Returns (..., n_groups); a group with no
     examples is NaN (the worst group then ignores it)."""
+    check_int("n_groups", n_groups)
+    require(pred.ndim >= 1 and y.shape[-1:] == pred.shape[-1:] and groups.shape[-1:] == pred.shape[-1:],
+            f"pred, y and groups must share the last (example) axis, got {tuple(pred.shape)}, "
+            f"{tuple(y.shape)}, {tuple(groups.shape)}")
     correct = (pred == y).float()                                           # (..., N)
     onehot = torch.nn.functional.one_hot(groups.long(), n_groups).float()    # (..., N, G)
     counts = onehot.sum(-2)                                                  # (..., G)
@@ -38,6 +47,8 @@ def worst_group_accuracy(per_group: torch.Tensor) -> torch.Tensor:
 
 def average_accuracy(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Plain accuracy over all examples (the paper's "average accuracy"): (..., N) -> (...)."""
+    require(pred.ndim >= 1 and y.shape[-1:] == pred.shape[-1:] and pred.shape[-1] > 0,
+            f"pred and y must share a non-empty last (example) axis, got {tuple(pred.shape)} and {tuple(y.shape)}")
     return (pred == y).float().mean(dim=-1)
 
 
@@ -45,7 +56,8 @@ def select_by_worst_group(val_worst: torch.Tensor, first: int = 0) -> torch.Tens
     """Model selection: for each model the checkpoint with the highest worst-group *validation*
     accuracy, ties to the earliest, considering checkpoints ``first`` .. E-1 only.
     ``val_worst`` (K, E) -> (K,) int64 checkpoint indices (into the full E axis)."""
-    if not 0 <= first < val_worst.shape[-1]:
+    require(val_worst.ndim >= 1, f"val_worst must be (K, E), got shape {tuple(val_worst.shape)}")
+    if isinstance(first, bool) or not isinstance(first, numbers.Integral) or not 0 <= first < val_worst.shape[-1]:
         raise ValueError(f"first must be in [0, {val_worst.shape[-1]}), got {first}")
     window = val_worst[..., first:]
     best = window.max(dim=-1, keepdim=True).values

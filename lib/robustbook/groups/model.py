@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from robustbook._checks import check_int, require
+
 
 def _uniform(gen: torch.Generator, fan_in: int, *shape: int) -> torch.Tensor:
     """nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
@@ -30,6 +32,9 @@ class StackedMTL(nn.Module):
 
     def __init__(self, dim: int, width: int, n_classes: int, init_seeds: Sequence[int]) -> None:
         super().__init__()
+        for name, value in (("dim", dim), ("width", width), ("n_classes", n_classes)):
+            check_int(name, value)
+        require(len(init_seeds) > 0, "init_seeds must seed at least one model, got none")
         shapes = {"w1": (dim, width), "b1": (width,), "w2": (width, width), "b2": (width,),
                   "wc": (width, n_classes), "bc": (n_classes,), "wd": (width, dim), "bd": (dim,)}
         fan_in = {"w1": dim, "b1": dim, "w2": width, "b2": width, "wc": width, "bc": width,

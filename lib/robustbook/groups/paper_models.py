@@ -12,6 +12,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from robustbook._checks import check_choice, check_int, check_number, require
+
+MODALITIES = ("text", "image")
+
 
 def check_model(model_name: str) -> None:
     """Raise FileNotFoundError unless ``model_name`` is a local transformers checkpoint (a
@@ -32,6 +36,8 @@ class TransformerMTL(nn.Module):
 
     def __init__(self, model_name: str, n_classes: int, modality: str) -> None:
         super().__init__()
+        check_choice("modality", modality, MODALITIES)
+        check_int("n_classes", n_classes)
         from transformers import AutoModelForMaskedLM, AutoTokenizer, ViTForMaskedImageModeling
 
         self.modality = modality
@@ -78,6 +84,9 @@ def mtl_transformer_loss(model: TransformerMTL, batch: dict, y: torch.Tensor, au
 def random_token_mask(input_ids: torch.Tensor, special: torch.Tensor, rate: float,
                       gen: torch.Generator) -> torch.Tensor:
     """(B, T) bool: each non-special token masked with probability ``rate`` (at least one per row)."""
+    check_number("rate", rate, low=0, high=1)
+    require(input_ids.ndim == 2 and special.shape == input_ids.shape,
+            f"input_ids and special must both be (B, T), got {tuple(input_ids.shape)} and {tuple(special.shape)}")
     mask = (torch.rand(input_ids.shape, generator=gen) < rate).to(input_ids.device) & ~special
     first = (~special).float().argmax(dim=1)
     empty = ~mask.any(dim=1)

@@ -11,9 +11,10 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from robustbook._checks import check_choice, check_int, check_number, require
 from robustbook.groups.jtt import error_set, upsample_pool
 from robustbook.groups.metrics import average_accuracy, group_accuracy
-from robustbook.groups.paper_models import TransformerMTL, mtl_transformer_loss, random_token_mask
+from robustbook.groups.paper_models import MODALITIES, TransformerMTL, mtl_transformer_loss, random_token_mask
 from robustbook.groups.train import TrainHistory
 
 
@@ -69,6 +70,20 @@ def train_transformer(table: pd.DataFrame, *, model_name: str, modality: str, n_
                       device="cpu", progress: str | bool = False) -> tuple[TransformerMTL, TrainHistory]:
     """Fine-tune one model on ``table``'s train split (AdamW); history of group accuracies per epoch
     (checkpoint 0 = before training) for worst-group selection."""
+    check_choice("modality", modality, MODALITIES)
+    check_int("n_classes", n_classes)
+    check_int("epochs", epochs, minimum=0)
+    check_int("batch_size", batch_size)
+    check_number("lr", lr, low=0)
+    check_number("mask_rate", mask_rate, low=0, high=1)
+    check_number("w_mt", w_mt, low=0)
+    check_number("w_reg", w_reg, low=0)
+    n_train = int((table["split"] == "train").sum())
+    require(n_train > 0, "table has no rows with split == 'train'")
+    if pool is not None:
+        require(pool.ndim == 1 and len(pool) > 0, f"pool must be a non-empty 1-D index tensor, got shape {tuple(pool.shape)}")
+        low, high = int(pool.min()), int(pool.max())
+        require(low >= 0 and high < n_train, f"pool indices must lie in [0, {n_train}), got [{low}, {high}]")
     torch.manual_seed(seed)
     model = TransformerMTL(model_name, n_classes, modality).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr)

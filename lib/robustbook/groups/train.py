@@ -9,12 +9,14 @@ pool; default every training point once). Every model takes the same number of s
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 from tqdm.auto import tqdm
 
+from robustbook._checks import check_int, check_number, require
 from robustbook.groups.data import GroupData, masked_units
 from robustbook.groups.metrics import average_accuracy, group_accuracy
 from robustbook.groups.model import StackedMTL, mtl_loss
@@ -73,12 +75,41 @@ def predict(model: StackedMTL, x: torch.Tensor) -> torch.Tensor:
     return model(x).argmax(-1)
 
 
+def _check_train_args(datasets: Sequence[GroupData], specs: Sequence[MethodSpec], *, width: int,
+                      epochs: int, batch_size: int, lr: float, mask_rate: float) -> None:
+    require(len(datasets) > 0, "datasets must hold at least one GroupData, got none")
+    require(len(specs) > 0, "specs must describe at least one model, got none")
+    check_int("width", width)
+    check_int("epochs", epochs, minimum=0)
+    check_int("batch_size", batch_size)
+    check_number("lr", lr, low=0)
+    check_number("mask_rate", mask_rate, low=0, high=1)
+    sizes = {sp: {tuple(d.x[sp].shape) for d in datasets} for sp in ("train", "val", "test")}
+    require(all(len(s) == 1 for s in sizes.values()),
+            f"datasets must be equally sized per split, got shapes {sizes}")
+    n = datasets[0].x["train"].shape[0]
+    for k, spec in enumerate(specs):
+        require(isinstance(spec.data_index, numbers.Integral) and 0 <= spec.data_index < len(datasets),
+                f"specs[{k}].data_index must be in [0, {len(datasets)}), got {spec.data_index!r}")
+        check_number(f"specs[{k}].w_mt", spec.w_mt, low=0)
+        check_number(f"specs[{k}].w_reg", spec.w_reg, low=0)
+        if spec.pool is not None:
+            pool = spec.pool
+            require(pool.ndim == 1 and len(pool) > 0 and not pool.is_floating_point(),
+                    f"specs[{k}].pool must be a non-empty 1-D integer index tensor, got shape "
+                    f"{tuple(pool.shape)}, dtype {pool.dtype}")
+            low, high = int(pool.min()), int(pool.max())
+            require(low >= 0 and high < n, f"specs[{k}].pool indices must lie in [0, {n}), got [{low}, {high}]")
+
+
 def train_stacked(datasets: Sequence[GroupData], specs: Sequence[MethodSpec], *, width: int,
                   epochs: int, batch_size: int, lr: float, mask_rate: float,
                   device: torch.device | str = "cpu", progress: str | bool = False
                   ) -> tuple[StackedMTL, TrainHistory]:
     """Train K = len(specs) models with Adam on their ``mtl_loss``; returns the final models and
     the per-epoch history. ``mask_rate``: share of mask units hidden in the auxiliary batch."""
+    _check_train_args(datasets, specs, width=width, epochs=epochs, batch_size=batch_size, lr=lr,
+                      mask_rate=mask_rate)
     dev = torch.device(device)
     data_idx = torch.tensor([s.data_index for s in specs])
     first = datasets[0]
