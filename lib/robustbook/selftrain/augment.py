@@ -13,9 +13,17 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from robustbook._checks import check_int, check_number, require
+
+
+def _check_images(x: torch.Tensor) -> None:
+    require(x.ndim == 4, f"x must be images (B, C, H, W), got shape {tuple(x.shape)}")
+
 
 def translate(x: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Tensor:
     """Each image moved by integer (dy, dx) in [-shift, shift]^2 with zero fill. x (B, C, H, W)."""
+    check_int("shift", shift, minimum=0)
+    _check_images(x)
     if shift == 0:
         return x
     b, _, h, w = x.shape
@@ -31,6 +39,8 @@ def translate(x: torch.Tensor, shift: int, generator: torch.Generator) -> torch.
 
 def colour_distort(x: torch.Tensor, generator: torch.Generator, p_grey: float = 0.2) -> torch.Tensor:
     """Random channel order, per-channel gain in [0.5, 1.5], grey with probability p_grey."""
+    check_number("p_grey", p_grey, low=0, high=1)
+    _check_images(x)
     b, c = x.shape[:2]
     if c == 1:
         return x
@@ -43,6 +53,8 @@ def colour_distort(x: torch.Tensor, generator: torch.Generator, p_grey: float = 
 
 def cutout(x: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
     """Zero one size x size square per image at a random centre (it may overhang the border)."""
+    check_int("size", size, minimum=0)
+    _check_images(x)
     b, _, h, w = x.shape
     cy = torch.randint(0, h, (b, 1, 1), generator=generator)
     cx = torch.randint(0, w, (b, 1, 1), generator=generator)
@@ -58,6 +70,7 @@ def weak_view(x: torch.Tensor, generator: torch.Generator, shift: int = 1) -> to
 def strong_view(x: torch.Tensor, generator: torch.Generator, shift: int = 1,
                 cutout_size: int = 3) -> torch.Tensor:
     """Translation, colour distortion, random contrast in [0.6, 1.4], cutout."""
+    check_int("cutout_size", cutout_size, minimum=0)
     x = colour_distort(translate(x, shift, generator), generator)
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     x = mean + (x - mean) * (0.6 + 0.8 * torch.rand(x.shape[0], 1, 1, 1, generator=generator))

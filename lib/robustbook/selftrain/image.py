@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from robustbook._checks import check_int, check_number, require
 from robustbook.selftrain.augment import strong_view, weak_view
 from robustbook.selftrain.losses import fixmatch_loss, nt_xent_loss
 from robustbook.train import fit
@@ -34,6 +35,7 @@ def train_source(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: 
                  lr: float, generator: torch.Generator, weight_decay: float = 5e-4,
                  progress: bool | str = False) -> nn.Module:
     """ERM / fine-tuning: cross entropy on weakly augmented labelled images x (N, C, H, W)."""
+    require(x.ndim == 4, f"x must be images (N, C, H, W), got shape {tuple(x.shape)}")
     opt = _adam(model, lr, weight_decay)
 
     def step(xb: torch.Tensor, yb: torch.Tensor) -> float:
@@ -49,6 +51,8 @@ def train_source(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: 
 
 def projection_head(d_in: int, d_out: int = 32) -> nn.Module:
     """SimCLR's MLP projection g(h) = W2 ReLU(W1 h) (Chen et al., 2020, Sec. 2.1)."""
+    check_int("d_in", d_in)
+    check_int("d_out", d_out)
     return nn.Sequential(nn.Linear(d_in, d_in), nn.ReLU(), nn.Linear(d_in, d_out))
 
 
@@ -57,6 +61,11 @@ def simclr_pretrain(model: nn.Module, x: torch.Tensor, *, epochs: int, batch_siz
                     ) -> list[float]:
     """Contrastive pretraining of ``model.features`` on unlabelled x (N, C, H, W): two strong
     views per image, NT-Xent on a projection head (discarded afterwards). Returns epoch losses."""
+    require(x.ndim == 4, f"x must be images (N, C, H, W), got shape {tuple(x.shape)}")
+    check_int("batch_size", batch_size, minimum=2)  # a batch of one has no negatives
+    check_number("temperature", temperature, low=0, low_open=True)
+    require(hasattr(model, "features") and isinstance(getattr(model, "head", None), nn.Linear),
+            f"model must expose features(x) and a linear head, got {type(model).__name__}")
     device = next(model.parameters()).device
     proj = projection_head(model.head.in_features).to(device)  # type: ignore[union-attr, arg-type]
     encoder = [p for name, p in model.named_parameters() if not name.startswith("head.")]
@@ -85,6 +94,18 @@ def fixmatch_train(model: nn.Module, x_lab: torch.Tensor, y_lab: torch.Tensor, x
     """FixMatch (Sohn et al., 2020): each step takes mu * batch_size unlabelled images (an epoch is
     one pass over x_unlab) and batch_size labelled ones drawn at random; loss = CE(weak labelled)
     + lam * mean(mask * CE(strong, argmax weak)), mask = [max softmax(weak) >= tau]."""
+    require(x_lab.ndim == 4 and x_unlab.ndim == 4 and x_lab.shape[1:] == x_unlab.shape[1:],
+            f"x_lab and x_unlab must be images (N, C, H, W) of one size, got {tuple(x_lab.shape)} and "
+            f"{tuple(x_unlab.shape)}")
+    require(len(x_lab) > 0 and len(x_lab) == len(y_lab),
+            f"need a non-empty labelled set with one label per image, got x_lab={len(x_lab)}, y_lab={len(y_lab)}")
+    require(y_unlab is None or len(y_unlab) == len(x_unlab),
+            f"y_unlab must have one label per x_unlab image, got {None if y_unlab is None else len(y_unlab)} "
+            f"for {len(x_unlab)}")
+    check_int("mu", mu)
+    check_int("batch_size", batch_size)
+    check_number("tau", tau, low=0)  # tau > 1 is allowed: no pseudo-label passes (tested)
+    check_number("lam", lam, low=0)
     opt = _adam(model, lr, weight_decay)
     log, counts = FixMatchLog(), {"mask": 0, "right": 0, "seen": 0}
     labels = y_unlab if y_unlab is not None else torch.full((len(x_unlab),), -1, dtype=torch.long)

@@ -17,20 +17,30 @@ with a low-variance but clustered invariant one.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from sklearn.linear_model import LogisticRegression
 
+from robustbook._checks import check_int, check_number, require
 from robustbook.selftrain.losses import entropy_loss, spectral_contrastive_loss
+
+
+def _check_square(s: torch.Tensor) -> None:
+    require(s.ndim == 2 and s.shape[0] == s.shape[1], f"s must be a square (d, d) matrix, got shape {tuple(s.shape)}")
 
 
 def second_moment(x: torch.Tensor) -> torch.Tensor:
     """x (N, d) -> E[x x^T] (d, d), uncentred."""
+    require(x.ndim == 2 and x.shape[0] > 0, f"x must be (N, d) with N >= 1, got shape {tuple(x.shape)}")
     return x.T @ x / x.shape[0]
 
 
 def population_spectral_loss(w: torch.Tensor, s: torch.Tensor, sigma: float) -> torch.Tensor:
     """L(W) above for W (k, d), S (d, d)."""
+    _check_square(s)
+    require(w.ndim == 2 and w.shape[1] == s.shape[0], f"w must be (k, d={s.shape[0]}), got shape {tuple(w.shape)}")
+    check_number("sigma", sigma)
     aug = s + sigma**2 * torch.eye(s.shape[0], dtype=s.dtype)
     return -2.0 * torch.trace(w @ s @ w.T) + ((w @ aug @ w.T) ** 2).sum()
 
@@ -38,8 +48,10 @@ def population_spectral_loss(w: torch.Tensor, s: torch.Tensor, sigma: float) -> 
 def spectral_closed_form(s: torch.Tensor, k: int, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
     """The minimiser W (k, d) of ``population_spectral_loss`` and the top-k eigenvalues (k,),
     largest first."""
-    if not 1 <= k <= s.shape[0]:
+    _check_square(s)
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= s.shape[0]:
         raise ValueError(f"k must be in [1, {s.shape[0]}], got {k}")
+    check_number("sigma", sigma)
     evals, evecs = torch.linalg.eigh(s)                    # ascending
     lam, u = evals.flip(0)[:k].clamp_min(0), evecs.flip(1)[:, :k]
     c = lam.sqrt() / (lam + sigma**2)
@@ -48,6 +60,7 @@ def spectral_closed_form(s: torch.Tensor, k: int, sigma: float) -> tuple[torch.T
 
 def spectral_optimum_value(lam: torch.Tensor, sigma: float) -> float:
     """The minimum of ``population_spectral_loss`` given the top-k eigenvalues."""
+    check_number("sigma", sigma)
     return float(-(lam**2 / (lam + sigma**2) ** 2).sum())
 
 
@@ -56,6 +69,13 @@ def fit_spectral_sgd(x: torch.Tensor, *, k: int, sigma: float, steps: int, lr: f
                      ) -> torch.Tensor:
     """A linear encoder W (k, d) trained by Adam on the empirical spectral contrastive loss: each
     step draws ``batch_size`` points of x (N, d) and two Gaussian augmentations of each."""
+    require(x.ndim == 2 and x.shape[0] > 0, f"x must be (N, d) with N >= 1, got shape {tuple(x.shape)}")
+    check_int("k", k)
+    check_int("steps", steps, minimum=0)
+    check_int("batch_size", batch_size, minimum=2)  # the spectral loss needs two pairs
+    check_number("sigma", sigma, low=0)
+    check_number("lr", lr, low=0)
+    check_number("init_scale", init_scale)
     n, d = x.shape
     w = (init_scale * torch.randn(k, d, generator=generator, dtype=x.dtype)).requires_grad_()
     opt = torch.optim.Adam([w], lr=lr)
@@ -73,6 +93,8 @@ def fit_spectral_sgd(x: torch.Tensor, *, k: int, sigma: float, steps: int, lr: f
 def subspace_alignment(w: torch.Tensor, w_ref: torch.Tensor) -> float:
     """Mean squared cosine of the principal angles between the row spaces of W and W_ref (k, d):
     1 when they span the same subspace, 0 when orthogonal."""
+    require(w.ndim == 2 and w.shape == w_ref.shape,
+            f"w and w_ref must both be (k, d), got {tuple(w.shape)} and {tuple(w_ref.shape)}")
     qa, qb = torch.linalg.qr(w.T)[0], torch.linalg.qr(w_ref.T)[0]
     return float((torch.linalg.svdvals(qa.T @ qb) ** 2).mean())
 
@@ -80,6 +102,9 @@ def subspace_alignment(w: torch.Tensor, w_ref: torch.Tensor) -> float:
 def fit_logistic(z: torch.Tensor, y: torch.Tensor, *, l2: float) -> tuple[torch.Tensor, float]:
     """L2-regularised logistic regression (scikit-learn, lbfgs): penalty (l2 / 2) ||w||^2 on the
     mean loss. z (N, k), y (N,) in {-1, +1} -> (w (k,), bias)."""
+    check_number("l2", l2, low=0, low_open=True)
+    require(z.ndim == 2 and tuple(y.shape) == (z.shape[0],),
+            f"z must be (N, k) and y (N,), got {tuple(z.shape)} and {tuple(y.shape)}")
     clf = LogisticRegression(C=1.0 / (l2 * len(y)), max_iter=2000, tol=1e-8)
     clf.fit(z.numpy(), (y > 0).numpy().astype(int))
     return torch.as_tensor(clf.coef_[0], dtype=z.dtype), float(clf.intercept_[0])
@@ -87,6 +112,8 @@ def fit_logistic(z: torch.Tensor, y: torch.Tensor, *, l2: float) -> tuple[torch.
 
 def linear_accuracy(z: torch.Tensor, y: torch.Tensor, w: torch.Tensor, b: float) -> float:
     """Accuracy of sign(z w + b) against y in {-1, +1}."""
+    require(z.ndim == 2 and z.shape[0] > 0 and tuple(w.shape) == (z.shape[1],) and tuple(y.shape) == (z.shape[0],),
+            f"z must be (N, k) with N >= 1, w (k,) and y (N,), got {tuple(z.shape)}, {tuple(w.shape)}, {tuple(y.shape)}")
     return float(((z @ w + b > 0) == (y > 0)).double().mean())
 
 
@@ -102,6 +129,12 @@ def entropy_self_train(z: torch.Tensor, w: torch.Tensor, b: float, *, steps: int
     part of the gradient that would only change the scale is removed; a Euclidean projection would
     instead leak towards high-variance directions).
     Returns (w, [w at steps 0, record_every, 2 * record_every, ...])."""
+    check_number("logit_scale", logit_scale, low=0, low_open=True)
+    check_int("steps", steps, minimum=0)
+    check_number("lr", lr, low=0)
+    check_int("record_every", record_every)
+    require(z.ndim == 2 and tuple(w.shape) == (z.shape[1],),
+            f"z must be (N, k) and w (k,), got {tuple(z.shape)} and {tuple(w.shape)}")
     if float(w.norm()) == 0 or logit_scale <= 0:
         raise ValueError("self-training needs a non-zero initial head and logit_scale > 0")
 

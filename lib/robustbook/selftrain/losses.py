@@ -13,11 +13,19 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from robustbook._checks import check_number, require
+
+
+def _check_pairs(z1: torch.Tensor, z2: torch.Tensor) -> None:
+    require(z1.ndim == 2 and z1.shape == z2.shape,
+            f"z1 and z2 must both be (B, k) with row i a positive pair, got {tuple(z1.shape)} and {tuple(z2.shape)}")
+
 
 def spectral_contrastive_loss(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     """z1, z2 (B, k): features of two augmentations of the same B points (row i of z1 and row i
     of z2 are a positive pair). Positive term over the B pairs; the negative term averages
     (z1_i . z2_j)^2 over the B(B-1) pairs i != j (independent points)."""
+    _check_pairs(z1, z2)
     b = z1.shape[0]
     if b < 2:
         raise ValueError("spectral contrastive loss needs a batch of at least 2 pairs")
@@ -31,8 +39,8 @@ def nt_xent_loss(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -
     """SimCLR's NT-Xent over 2B views. z1, z2 (B, k) projections of two augmentations; each view's
     positive is its partner, its negatives the other 2B - 2 views; cosine similarity / temperature.
     Mean over the 2B anchors."""
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+    check_number("temperature", temperature, low=0, low_open=True)
+    _check_pairs(z1, z2)
     b = z1.shape[0]
     z = F.normalize(torch.cat([z1, z2]), dim=1)            # (2B, k)
     sim = z @ z.T / temperature                            # (2B, 2B)
@@ -48,6 +56,13 @@ def fixmatch_loss(logits_labelled: torch.Tensor, y: torch.Tensor, logits_weak: t
     logits_strong (U, C) of the weak and strong view of U unlabelled points. The pseudo-label is
     argmax of the (detached) weak view; the unlabelled term averages over all U (masked points
     contribute 0). Returns (loss, mask (U,) bool)."""
+    check_number("tau", tau, low=0)  # tau > 1 is allowed: no pseudo-label passes (tested)
+    check_number("lam", lam, low=0)
+    require(logits_labelled.ndim == 2 and tuple(y.shape) == (logits_labelled.shape[0],),
+            f"logits_labelled must be (B, C) and y (B,), got {tuple(logits_labelled.shape)} and {tuple(y.shape)}")
+    require(logits_weak.ndim == 2 and logits_weak.shape == logits_strong.shape,
+            f"logits_weak and logits_strong must both be (U, C), got {tuple(logits_weak.shape)} and "
+            f"{tuple(logits_strong.shape)}")
     supervised = F.cross_entropy(logits_labelled, y)
     probs = logits_weak.detach().softmax(1)
     confidence, pseudo = probs.max(1)
@@ -59,6 +74,7 @@ def fixmatch_loss(logits_labelled: torch.Tensor, y: torch.Tensor, logits_weak: t
 def entropy_loss(logits: torch.Tensor) -> torch.Tensor:
     """Mean Shannon entropy (nats) of the predictions. logits (N, C), or (N,) for a binary
     model with p(y=+1) = sigmoid(logit)."""
+    require(logits.ndim in (1, 2), f"logits must be (N, C) or (N,), got shape {tuple(logits.shape)}")
     if logits.ndim == 1:
         logits = torch.stack([torch.zeros_like(logits), logits], dim=1)
     logp = logits.log_softmax(1)
