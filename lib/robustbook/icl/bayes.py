@@ -17,6 +17,18 @@ import math
 
 import torch
 
+from robustbook._checks import check_number, require
+
+
+def _check(x: torch.Tensor, y: torch.Tensor, sigma: float, pool: torch.Tensor | None = None) -> None:
+    """Prompts x (B, k, d), y (B, k); noise sigma > 0 (the posteriors divide by it); pool (M, d)."""
+    require(x.ndim == 3 and tuple(y.shape) == tuple(x.shape[:2]),
+            f"x must be (B, k, d) and y (B, k), got {tuple(x.shape)} and {tuple(y.shape)}")
+    check_number("sigma", sigma, low=0, low_open=True)
+    if pool is not None:
+        require(pool.ndim == 2 and len(pool) > 0 and pool.shape[1] == x.shape[2],
+                f"pool must be (M >= 1, d={x.shape[2]}), got shape {tuple(pool.shape)}")
+
 
 def _prefix_masks(k: int, dtype: torch.dtype) -> torch.Tensor:
     """(k, k) mask: row j keeps examples 0..j-1 (the prefix before query j)."""
@@ -25,6 +37,7 @@ def _prefix_masks(k: int, dtype: torch.dtype) -> torch.Tensor:
 
 def ridge_predictions(x: torch.Tensor, y: torch.Tensor, sigma: float) -> torch.Tensor:
     """Posterior-mean predictions under ``w ~ N(0, I)``: (B, k) from ``x`` (B, k, d), ``y`` (B, k)."""
+    _check(x, y, sigma)
     b, k, d = x.shape
     m = _prefix_masks(k, x.dtype)                                   # (k, k)
     xtx = torch.einsum("jn,bnd,bne->bjde", m, x, x)                 # (B, k, d, d)
@@ -43,6 +56,7 @@ def _discrete_log_lik(x: torch.Tensor, y: torch.Tensor, pool: torch.Tensor, sigm
 
 def discrete_predictions(x: torch.Tensor, y: torch.Tensor, pool: torch.Tensor, sigma: float) -> torch.Tensor:
     """Posterior-mean predictions under the uniform prior over ``pool`` (M, d): (B, k)."""
+    _check(x, y, sigma, pool)
     post = torch.softmax(_discrete_log_lik(x, y, pool, sigma), dim=-1)      # (B, k, M)
     return torch.einsum("bkm,bkm->bk", post, torch.einsum("bkd,md->bkm", x, pool))
 
@@ -65,6 +79,8 @@ def _continuous_log_marginal(x: torch.Tensor, y: torch.Tensor, sigma: float) -> 
 def family_posterior(x: torch.Tensor, y: torch.Tensor, pool: torch.Tensor, sigma: float,
                      p_discrete: float) -> torch.Tensor:
     """(B, k): P(discrete family | prefix before query j) under prior ``P(discrete) = p_discrete``."""
+    _check(x, y, sigma, pool)
+    check_number("p_discrete", p_discrete, low=0, high=1)
     if p_discrete in (0.0, 1.0):
         return torch.full(y.shape, p_discrete, dtype=y.dtype)
     log_disc = torch.logsumexp(_discrete_log_lik(x, y, pool, sigma), -1) - math.log(len(pool))

@@ -9,29 +9,40 @@ query ``<w / c, c x_q> = <w, x_q>`` is unchanged, so the output inverse is the i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
+
+MODES = ("inputs", "targets")
+
+
+def _check_c(c: float) -> None:
+    try:
+        ok = not isinstance(c, bool) and math.isfinite(c) and c != 0
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"c must be a finite nonzero number (the transform must be invertible), got {c!r}")
 
 Predictor = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def scale_inputs(x: torch.Tensor, y: torch.Tensor, c: float) -> tuple[torch.Tensor, torch.Tensor]:
     """The conjugate prompt (c x, y); ``c`` must be nonzero."""
-    if c == 0:
-        raise ValueError("c must be nonzero (the transform must be invertible)")
+    _check_c(c)
     return c * x, y
 
 
 def unscale_inputs(x: torch.Tensor, y: torch.Tensor, c: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Inverse of ``scale_inputs``: (x / c, y)."""
+    _check_c(c)
     return x / c, y
 
 
 def scale_targets(x: torch.Tensor, y: torch.Tensor, c: float) -> tuple[torch.Tensor, torch.Tensor]:
     """The conjugate prompt (x, c y); the model's output must be divided by ``c``."""
-    if c == 0:
-        raise ValueError("c must be nonzero (the transform must be invertible)")
+    _check_c(c)
     return x, c * y
 
 
@@ -39,6 +50,8 @@ def conjugate_predict(predict: Predictor, x: torch.Tensor, y: torch.Tensor, c: f
                       mode: str = "inputs") -> torch.Tensor:
     """Predictions (B, k) for the original prompt via the conjugate prompt: transform, predict,
     invert the output (identity for ``mode="inputs"``, divide by ``c`` for ``"targets"``)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'inputs' or 'targets', got {mode!r}")
     if mode == "inputs":
         return predict(*scale_inputs(x, y, c))
     if mode == "targets":

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from robustbook._checks import check_int
 from robustbook.icl.prompts import IclPrompt
 
 
@@ -33,6 +34,8 @@ def load_causal_lm(path: str | Path, device: torch.device | str = "cpu"):
 def greedy_continuations(model, tok, prompts: Sequence[str], *, max_new_tokens: int = 8,
                          batch_size: int = 8) -> list[str]:
     """Greedy-decoded continuations (text after each prompt), batched with left padding."""
+    check_int("max_new_tokens", max_new_tokens)
+    check_int("batch_size", batch_size)
     device = next(model.parameters()).device
     out: list[str] = []
     for i in range(0, len(prompts), batch_size):

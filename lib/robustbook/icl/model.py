@@ -14,6 +14,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import GPT2Config, GPT2Model
 
+from robustbook._checks import check_int, check_number, require
 from robustbook.icl.tasks import Prompts
 from robustbook.optim.schedule import warmup_cosine
 
@@ -24,6 +25,9 @@ class InContextRegressor(torch.nn.Module):
     def __init__(self, dim: int, k: int, *, n_layer: int = 2, n_head: int = 2, n_embd: int = 64,
                  seed: int = 0) -> None:
         super().__init__()
+        for name, value in (("dim", dim), ("k", k), ("n_layer", n_layer), ("n_head", n_head), ("n_embd", n_embd)):
+            check_int(name, value)
+        require(n_embd % n_head == 0, f"n_embd must be divisible by n_head, got n_embd={n_embd}, n_head={n_head}")
         config = GPT2Config(n_positions=2 * k, n_embd=n_embd, n_layer=n_layer, n_head=n_head,
                             resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, use_cache=False,
                             vocab_size=1, bos_token_id=None, eos_token_id=None)
@@ -44,6 +48,9 @@ class InContextRegressor(torch.nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Predictions (B, k): entry j predicts y_{j+1} from x_1..x_{j+1} and y_1..y_j."""
+        if x.ndim != 3 or x.shape[2] != self.dim or x.shape[1] > self.k or tuple(y.shape) != tuple(x.shape[:2]):
+            raise ValueError(f"x must be (B, k <= {self.k}, d = {self.dim}) and y (B, k), got "
+                             f"{tuple(x.shape)} and {tuple(y.shape)}")
         h = self.backbone(inputs_embeds=self.read_in(self.interleave(x, y))).last_hidden_state
         return self.read_out(h[:, 0::2])[..., 0]
 
@@ -53,6 +60,9 @@ def train_regressor(model: InContextRegressor, sample: Callable[[torch.Generator
                     weight_decay: float = 0.0, progress: bool | str = False) -> list[float]:
     """AdamW on the mean squared error over all k query positions, fresh prompts from
     ``sample(generator)`` each step, linear warm-up then cosine decay. Returns the loss per step."""
+    check_int("steps", steps)
+    check_number("lr", lr, low=0)
+    check_number("warmup", warmup, low=0, high=1)
     device = next(model.parameters()).device
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     schedule = warmup_cosine(opt, steps, max(1, int(warmup * steps)))
@@ -75,6 +85,8 @@ def train_regressor(model: InContextRegressor, sample: Callable[[torch.Generator
 @torch.no_grad()
 def predict(model: InContextRegressor, x: torch.Tensor, y: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
     """Evaluation-mode predictions (B, k), in chunks of ``chunk`` prompts, returned on the CPU."""
+    check_int("chunk", chunk)
+    require(len(x) == len(y) and len(x) > 0, f"need x, y with the same number (>= 1) of prompts, got {len(x)}, {len(y)}")
     device = next(model.parameters()).device
     model.eval()
     parts = [model(x[i:i + chunk].to(device), y[i:i + chunk].to(device)).cpu()

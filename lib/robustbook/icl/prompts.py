@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from robustbook._checks import check_int, require
+
 INSTRUCTIONS = (
     "What is the capital of France?", "Write a short poem about the sea.", "How do airplanes fly?",
     "Name three primary colors.", "Explain why the sky is blue.", "Give me a recipe for pancakes.",
@@ -29,6 +31,7 @@ INSTRUCTIONS = (
     "Describe the taste of lemons.", "How far away is the moon?", "Write a haiku about winter.",
 )
 TASKS = ("repeat", "capslock")
+LANGUAGES = ("en", "leetspeak", "piglatin")  # others need a translation table
 LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
 _UNLEET = {v: k for k, v in LEET.items()}
 _VOWELS = "aeiouAEIOU"
@@ -119,6 +122,15 @@ def icl_prompts(task: str, language: str, n: int, *, seed: int, n_shots: int = 2
                 translations: dict[str, str] | None = None) -> list[IclPrompt]:
     """``n`` deterministic prompts: ``n_shots`` demonstrations and a query drawn (distinct) from
     ``INSTRUCTIONS`` by ``random.Random(seed)``, all in ``language``."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if language not in LANGUAGES and translations is None:
+        raise ValueError(f"language must be one of {LANGUAGES} or come with a translation table "
+                         f"(load_translations), got {language!r}")
+    check_int("n", n, minimum=0)
+    check_int("n_shots", n_shots, minimum=0)
+    require(n_shots < len(INSTRUCTIONS), f"n_shots must leave a query among the {len(INSTRUCTIONS)} "
+                                         f"sentences (n_shots < {len(INSTRUCTIONS)}), got {n_shots}")
     rng = random.Random(f"{seed}-{task}")      # same sentences in every language: paired comparison
     out = []
     for _ in range(n):

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from robustbook._checks import check_int, check_number, require
+
 
 @dataclass(frozen=True)
 class Prompts:
@@ -27,6 +29,8 @@ def task_pool(n_tasks: int, dim: int, *, generator: torch.Generator) -> torch.Te
     """The discrete family's fixed pool of weight vectors, (n_tasks, dim), drawn from N(0, I)."""
     if n_tasks < 1 or dim < 1:
         raise ValueError(f"n_tasks and dim must be >= 1, got {n_tasks}, {dim}")
+    check_int("n_tasks", n_tasks)
+    check_int("dim", dim)
     return torch.randn(n_tasks, dim, generator=generator)
 
 
@@ -36,6 +40,8 @@ def sample_weights(batch: int, pool: torch.Tensor, p_discrete: float, *,
     ``p_discrete=1`` is the fine-tuning distribution, ``0`` the continuous family alone."""
     if not 0.0 <= p_discrete <= 1.0:
         raise ValueError(f"p_discrete must be in [0, 1], got {p_discrete}")
+    check_int("batch", batch)
+    require(pool.ndim == 2 and len(pool) > 0, f"pool must be (n_tasks >= 1, dim), got shape {tuple(pool.shape)}")
     dim = pool.shape[1]
     discrete = torch.rand(batch, generator=generator) < p_discrete
     from_pool = pool[torch.randint(len(pool), (batch,), generator=generator)]
@@ -46,6 +52,8 @@ def sample_weights(batch: int, pool: torch.Tensor, p_discrete: float, *,
 def sample_prompts(batch: int, k: int, pool: torch.Tensor, *, p_discrete: float, sigma: float,
                    generator: torch.Generator) -> Prompts:
     """``batch`` prompts of ``k`` examples each from the mixture (Eq. y = <w, x> + sigma * eps)."""
+    check_int("k", k)
+    check_number("sigma", sigma, low=0)
     w, discrete = sample_weights(batch, pool, p_discrete, generator=generator)
     x = torch.randn(batch, k, pool.shape[1], generator=generator)
     y = torch.einsum("bkd,bd->bk", x, w) + sigma * torch.randn(batch, k, generator=generator)
