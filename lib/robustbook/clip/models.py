@@ -23,6 +23,8 @@ from pathlib import Path
 import open_clip
 import torch
 
+from robustbook._checks import check_int, require
+
 CONFIG_DIR = Path(__file__).parent / "model_configs"
 TINY_CLIP_CONFIGS: dict[str, dict] = {p.stem: json.loads(p.read_text()) for p in sorted(CONFIG_DIR.glob("*.json"))}
 _registered: set[str] = set()
@@ -39,6 +41,16 @@ def tiny_clip_config(*, image_size: int = 16, patch_size: int = 8, width: int = 
     reading the class token: with one or two layers the class token's output is nearly the same
     for every image at initialisation (cosine ~0.998), and training sat on a plateau for
     thousands of samples; average pooling starts at ~0.73 and learns at once."""
+    for name, value in (("image_size", image_size), ("patch_size", patch_size), ("width", width),
+                        ("layers", layers), ("text_width", text_width), ("text_layers", text_layers),
+                        ("context_length", context_length), ("vocab_size", vocab_size), ("embed_dim", embed_dim)):
+        check_int(name, value)
+    require(image_size % patch_size == 0,
+            f"image_size must be a multiple of patch_size, got image_size={image_size}, patch_size={patch_size}")
+    require(width % 32 == 0, f"width must be a multiple of 32 (the image tower's head width), got {width}")
+    text_heads = max(1, text_width // 32)
+    require(text_width % text_heads == 0,
+            f"text_width must be divisible by its {text_heads} heads (text_width // 32), got {text_width}")
     return {"embed_dim": embed_dim,
             "vision_cfg": {"image_size": image_size, "patch_size": patch_size, "width": width,
                            "layers": layers, "head_width": 32, "pool_type": "avg"},
@@ -61,6 +73,11 @@ def register(name: str, config: dict | None = None) -> None:
             raise KeyError(f"no config named {name!r}; known tiny configs: {', '.join(TINY_CLIP_CONFIGS)}")
         register_configs()
         return
+    require(isinstance(name, str) and name != "" and "/" not in name,
+            f"name must be a non-empty model name without '/', got {name!r}")
+    missing = [key for key in ("embed_dim", "vision_cfg", "text_cfg") if key not in config]
+    # open_clip silently skips a config without these keys: the model would be "unknown" later
+    require(not missing, f"config must have 'embed_dim', 'vision_cfg' and 'text_cfg', missing {missing}")
     path = Path(tempfile.mkdtemp(prefix="robustbook-clip-")) / f"{name}.json"
     path.write_text(json.dumps(config))
     open_clip.add_model_config(path)

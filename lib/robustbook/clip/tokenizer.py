@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 import torch
 
+from robustbook._checks import check_int
+
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -26,6 +28,10 @@ class WordTokenizer:
     PAD, UNK = 0, 1
 
     def __init__(self, texts: Iterable[str], context_length: int = 8) -> None:
+        if isinstance(texts, str):
+            raise ValueError(f"texts must be an iterable of texts, not one string (its characters would "
+                             f"become the vocabulary), got {texts[:40]!r}")
+        check_int("context_length", context_length, minimum=2)  # room for SOT and EOT
         vocab = sorted({w for t in texts for w in words(t)})
         self.ids = {w: i + 2 for i, w in enumerate(vocab)}
         self.sot, self.eot = len(vocab) + 2, len(vocab) + 3

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import open_clip
 import torch
 
+from robustbook._checks import check_int, check_number, require
 from robustbook.optim.schedule import warmup_cosine
 from robustbook.scaling_laws.budget import budget_batches
 
@@ -18,6 +19,7 @@ MAX_LOGIT_SCALE = 4.6052  # ln(100): open_clip's trainer clamps the learned temp
 def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     """AdamW groups as open_clip's trainer makes them: no weight decay on gains, biases,
     embeddings of shape (n,) and the logit scale (every parameter with fewer than 2 dims)."""
+    check_number("weight_decay", weight_decay, low=0)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "logit_scale" not in n]
     rest = [p for n, p in model.named_parameters() if p.ndim < 2 or "logit_scale" in n]
     return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
@@ -52,6 +54,9 @@ def train_on_batches(model: torch.nn.Module, batches: Iterable[tuple[torch.Tenso
     """AdamW with warm-up + cosine decay over ``total_steps`` on (images, tokens) batches (any
     iterable: in-memory index batches or a stream of shards). Batches of one pair are skipped
     (a contrastive loss needs two). Returns the per-step losses."""
+    check_int("total_steps", total_steps)
+    check_int("warmup_steps", warmup_steps, minimum=0)
+    check_number("lr", lr, low=0)
     opt = torch.optim.AdamW(param_groups(model, weight_decay), lr=lr)
     schedule = warmup_cosine(opt, total_steps, warmup_steps)
     step = contrastive_step(model, opt, autocast_dtype=autocast_dtype)
@@ -70,6 +75,9 @@ def train_contrastive(model: torch.nn.Module, images: torch.Tensor, tokens: torc
                       device: str | torch.device = "cpu") -> list[float]:
     """Train on in-memory pairs (``images`` (N, 3, H, W), ``tokens`` (N, L)) for exactly
     ``samples_seen`` samples: shuffled passes back to back, the last batch cut short."""
+    require(images.ndim == 4, f"images must be (N, 3, H, W), got shape {tuple(images.shape)}")
+    require(tokens.ndim == 2 and len(tokens) == len(images),
+            f"tokens must be (N, L) with one row per image, got shape {tuple(tokens.shape)} for {len(images)} images")
     index_batches = budget_batches(len(images), samples_seen, batch_size, generator)
     batches = ((images[idx], tokens[idx]) for idx in index_batches)
     return train_on_batches(model, batches, total_steps=len(index_batches), lr=lr,
