@@ -6,7 +6,7 @@ import torch
 
 from robustbook.data import gaussian_binary_classification, load_digits_split, symmetric_label_noise
 from robustbook.data.caption_pools import digit_caption_pool
-from robustbook.data.cifar_shifts import load_cifar10_c
+from robustbook.data.cifar_shifts import load_cifar10_c, write_cifar10_c
 from robustbook.data.digit_shifts import digit_images, split_digits
 from robustbook.data.quality_pools import gaussian_quality_pool
 from robustbook.data.spurious import (
@@ -18,6 +18,7 @@ from robustbook.data.spurious import (
     spurious_colours,
 )
 from robustbook.data.synthetic_language import SyntheticLanguage
+from robustbook.data.webdataset_shards import read_shards
 from robustbook.data.wilds_loaders import load_camelyon17_shift
 
 
@@ -86,6 +87,9 @@ def _pool(**overrides):
     (lambda: digit_caption_pool(bucket_size=10, caption_noise=(float("nan"),), seed=0), r"caption noise rates must be in \[0, 1\], got \(nan,\)"),
     (lambda: load_cifar10_c("/nonexistent", "blur", 1), r"unknown CIFAR-10-C corruption 'blur'"),
     (lambda: load_cifar10_c("/nonexistent", "fog", 6), r"severity must be one of \(1, 2, 3, 4, 5\), got 6"),
+    (lambda: write_cifar10_c("/nonexistent", "fog", np.zeros((4, 2, 32, 32, 3)), np.zeros(2)), r"images_by_severity must be uint8 \(5, n, 32, 32, 3\) with labels \(n,\), got \(4, 2, 32, 32, 3\) and 2 labels"),
+    (lambda: write_cifar10_c("/nonexistent", "fog", np.zeros((5, 2, 32, 32, 3)), np.zeros(3)), r"images_by_severity must be uint8 \(5, n, 32, 32, 3\).*and 3 labels"),
+    (lambda: list(read_shards("shard-000.tar")), r"paths must be a list of shard paths, not one path .*got 'shard-000.tar'; use \[path\]"),
     (lambda: load_camelyon17_shift("/nonexistent", max_per_domain=0, generator=_gen()), r"max_per_domain must be an integer >= 1, got 0"),
     (lambda: SyntheticLanguage(n_content=3.5), r"n_content must be an integer, got 3.5"),
     (lambda: SyntheticLanguage(n_concepts=1), r"n_concepts must be in \[2, "),

@@ -123,5 +123,8 @@ def write_cifar10_c(folder: str | Path, corruption: str, images_by_severity: np.
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     images = np.asarray(images_by_severity, dtype=np.uint8)
+    if images.ndim != 5 or len(images) != len(CIFAR10_C_SEVERITIES) or len(labels) != images.shape[1]:
+        raise ValueError(f"images_by_severity must be uint8 (5, n, 32, 32, 3) with labels (n,), got "
+                         f"{images.shape} and {len(labels)} labels")
     np.save(folder / f"{corruption}.npy", images.reshape(-1, *images.shape[2:]))
     np.save(folder / "labels.npy", np.tile(np.asarray(labels, dtype=np.uint8), len(images)))

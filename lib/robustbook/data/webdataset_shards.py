@@ -34,6 +34,9 @@ def read_shards(paths: Iterable[str | Path], *, decode: bool = True,
     ``{"__key__": key, field: value, ...}``. ``select(raw sample) -> bool`` drops samples before
     they are decoded. With ``decode``, webdataset's ``"pilrgb"`` decoder makes images RGB
     ``PIL.Image``s, ``txt`` a str, ``json`` a dict and ``cls`` an int; otherwise fields are bytes."""
+    if isinstance(paths, (str, Path)):
+        raise ValueError(f"paths must be a list of shard paths, not one path (its characters would be "
+                         f"read as paths), got {str(paths)!r}; use [path]")
     urls = [str(p) for p in paths]
     if not urls:
         return
