@@ -97,6 +97,12 @@ def _pool(**overrides):
     (lambda: SyntheticLanguage().late_span(-1, np.random.default_rng(0)), r"concept must be an integer in \[0, n_concepts=8\), got -1"),
     (lambda: SyntheticLanguage().training_texts(-1, np.random.default_rng(0), 0.5), r"n must be an integer >= 0, got -1"),
     (lambda: SyntheticLanguage().training_texts(4, np.random.default_rng(0), 1.5), r"repeat_fraction must be in \[0, 1\], got 1.5"),
+    (lambda: SyntheticLanguage().sample(-1, np.random.default_rng(0)), r"n must be an integer >= 0, got -1"),
+    (lambda: SyntheticLanguage().late_triplets(2.0, np.random.default_rng(0)), r"n must be an integer >= 0, got 2.0"),
+    (lambda: SyntheticLanguage().hard_triplets(-3, np.random.default_rng(0)), r"n must be an integer >= 0, got -3"),
+    (lambda: SyntheticLanguage().sts_pairs(-2, np.random.default_rng(0)), r"n must be an integer >= 0, got -2"),
+    (lambda: SyntheticLanguage().retrieval_task(0, 10, np.random.default_rng(0)), r"n_queries must be an integer >= 1, got 0"),
+    (lambda: SyntheticLanguage().retrieval_task(2, -1, np.random.default_rng(0)), r"n_documents must be an integer >= 0, got -1"),
 ])
 def test_bad_inputs_are_refused_with_the_argument_named(call, message):
     with pytest.raises(ValueError, match=message):
@@ -107,3 +113,8 @@ def test_numpy_integers_and_empty_labels_stay_valid():
     labels = torch.zeros(0, dtype=torch.long)
     assert symmetric_label_noise(labels, 0.5, np.int64(10), _gen()).shape == (0,)
     assert SyntheticLanguage(n_content=np.int64(8)).sentence(np.random.default_rng(0), concept=np.int64(1)).concept == 1
+
+
+def test_a_corpus_smaller_than_two_documents_per_query_stays_valid():
+    queries, corpus, relevance = SyntheticLanguage().retrieval_task(10, 12, np.random.default_rng(0))
+    assert len(corpus) == 20 and relevance.shape == (10, 20)

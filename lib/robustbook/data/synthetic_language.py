@@ -137,6 +137,7 @@ class SyntheticLanguage:
         return Sentence(early, self.late_span(concept, rng), concept)
 
     def sample(self, n: int, rng: np.random.Generator) -> list[Sentence]:
+        check_int("n", n, minimum=0)
         return [self.sentence(rng) for _ in range(n)]
 
     def training_texts(self, n: int, rng: np.random.Generator, repeat_fraction: float) -> list[str]:
@@ -158,6 +159,7 @@ class SyntheticLanguage:
         """(anchor, positive, negative): all three share the anchor's early span; the positive has
         other synonyms of the anchor's concept, the negative another concept. Only the late
         span tells them apart, so an embedding of the early span alone must score 1/2."""
+        check_int("n", n, minimum=0)
         out = []
         for _ in range(n):
             anchor = self.sentence(rng)
@@ -172,6 +174,7 @@ class SyntheticLanguage:
         anchor's concept but new early words, the negative the anchor's early words (6 of 9
         words shared) but another concept. Surface overlap points to the negative, meaning to
         the positive."""
+        check_int("n", n, minimum=0)
         out = []
         for _ in range(n):
             anchor = self.sentence(rng)
@@ -185,6 +188,7 @@ class SyntheticLanguage:
         """``n`` sentence pairs with a gold similarity in {0, 1} (same concept). Half the pairs share
         their early span, and same- and different-concept pairs are equally frequent, so the
         early words carry no information about the score."""
+        check_int("n", n, minimum=0)
         first, second, gold = [], [], []
         for i in range(n):
             a = self.sentence(rng)
@@ -202,6 +206,8 @@ class SyntheticLanguage:
         names the same concept. For each query the corpus holds a positive (same concept, new early
         words) and a distractor (the query's early words, another concept); random sentences
         fill the corpus up to ``n_documents``."""
+        check_int("n_queries", n_queries)
+        check_int("n_documents", n_documents, minimum=0)  # below 2 * n_queries the corpus is 2 * n_queries
         queries = self.sample(n_queries, rng)
         positives = [self.sentence(rng, q.concept) for q in queries]
         distractors = [self.sentence(rng, self._other_concept(q.concept, rng), early=q.early)
