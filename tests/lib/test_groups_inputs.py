@@ -21,7 +21,7 @@ from robustbook.groups import (
 from robustbook.groups.data import patch_units, spurious_attribute
 from robustbook.groups.jtt import train_jtt
 from robustbook.groups.paper_models import TransformerMTL, random_token_mask
-from robustbook.groups.paper_train import train_transformer
+from robustbook.groups.paper_train import jtt_pool, predict_table, train_transformer
 
 
 def _gen():
@@ -111,6 +111,9 @@ Y = torch.tensor([0, 1, 1, 0])
     (_paper(w_reg=-0.1), r"w_reg must be a finite number in \[0, inf\), got -0.1"),
     (_paper(table=pd.DataFrame({"split": ["val"], "input": ["a"], "y": [0], "a": [0]})), r"table has no rows with split == 'train'"),
     (_paper(pool=torch.tensor([0, 1])), r"pool indices must lie in \[0, 1\), got \[0, 1\]"),
+    (lambda: predict_table(None, ["a"], 0, "cpu"), r"batch_size must be an integer >= 1, got 0"),
+    (lambda: predict_table(None, [], 4, "cpu"), r"inputs must hold at least one example, got none"),
+    (lambda: jtt_pool(None, pd.DataFrame({"split": ["train"]}), 0, 4, "cpu"), r"up must be an integer >= 1, got 0"),
 ])
 def test_bad_inputs_are_refused_with_the_argument_named(call, message):
     with pytest.raises(ValueError, match=message):

@@ -47,6 +47,8 @@ def _aux_mask(model: TransformerMTL, enc: dict, rate: float, gen: torch.Generato
 
 @torch.no_grad()
 def predict_table(model: TransformerMTL, inputs: Sequence, batch_size: int, device) -> torch.Tensor:
+    check_int("batch_size", batch_size)
+    require(len(inputs) > 0, "inputs must hold at least one example, got none")
     model.eval()
     preds = [model({k: v.to(device) for k, v in encode(model, inputs[i:i + batch_size]).items()})[0].argmax(-1).cpu()
              for i in range(0, len(inputs), batch_size)]
@@ -113,6 +115,7 @@ def train_transformer(table: pd.DataFrame, *, model_name: str, modality: str, n_
 
 def jtt_pool(model: TransformerMTL, table: pd.DataFrame, up: int, batch_size: int, device) -> tuple[torch.Tensor, int]:
     """JTT's stage-2 pool from a stage-1 model: (up-sampled indices, error-set size)."""
+    check_int("up", up)
     train = table[table["split"] == "train"]
     pred = predict_table(model, list(train["input"]), batch_size, device)
     errors = error_set(pred, torch.tensor(train["y"].to_numpy(copy=True)))
