@@ -18,6 +18,7 @@ from robustbook.embeddings import (
     retrieval_scores,
     sts_spearman,
     tie_fraction,
+    token_states,
     triplet_accuracy,
     triplet_margins,
 )
@@ -35,6 +36,12 @@ def _embed(**overrides):
     kw = dict(templates={"echo": ECHO}, rows=ROWS)
     kw.update(overrides)
     return lambda: embed_variants(LM, TOK, **kw)
+
+
+def _mteb_module():
+    from robustbook.embeddings import mteb_eval
+
+    return mteb_eval
 
 
 def _mteb(**overrides):
@@ -87,6 +94,10 @@ _E = torch.eye(3)
     (lambda: _mteb(templates={"query": ECHO, "document": "<s>%%text%%"}), r"template pools nothing"),
     (lambda: _mteb(pooling="cls"), r"pooling must be one of \('mean', 'last'\), got 'cls'"),
     (lambda: _mteb(batch_size=0), r"batch_size must be an integer >= 1, got 0"),
+    (lambda: token_states(LM, collate([render(ECHO, TOK, {"text": "a"})], 0), layer="last"), r"layer must be an integer, got 'last'"),
+    (lambda: _mteb_module().local_sts_task("Unit", ["a", "b"], ["a"], [1.0, 0.0]), r"first, second and scores need one entry per pair and at least 2 pairs, got 2, 1, 2"),
+    (lambda: _mteb_module().local_sts_task("Unit", ["a", "b"], ["a", "b"], [1.0, 0.0], min_score=1.0, max_score=1.0), r"need min_score < max_score, got 1.0, 1.0"),
+    (lambda: _mteb_module().local_retrieval_task("Unit", ["q"], ["a", "b"], np.ones((1, 3))), r"relevance must be \(Q, D\) = \(1, 2\) for the queries and corpus given, got shape \(1, 3\)"),
 ])
 def test_bad_inputs_are_refused_with_the_argument_named(call, message):
     with pytest.raises(ValueError, match=message):

@@ -60,6 +60,7 @@ def collate(encoded: Sequence[Encoded], pad_id: int, padding_side: str = "right"
 def token_states(model: torch.nn.Module, batch: Batch, layer: int = -1) -> torch.Tensor:
     """Hidden states (B, L, d) of ``layer`` (-1: the final one, after the final norm) of a causal
     LM or its base model, in float32."""
+    require(isinstance(layer, int) and not isinstance(layer, bool), f"layer must be an integer, got {layer!r}")
     base = getattr(model, "base_model", model)
     out = base(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
                position_ids=batch.position_ids, output_hidden_states=layer != -1)

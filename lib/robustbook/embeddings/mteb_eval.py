@@ -87,6 +87,11 @@ class TemplateEncoder(AbsEncoder):
 def local_sts_task(name: str, first: Sequence[str], second: Sequence[str], scores: Sequence[float],
                    min_score: float = 0.0, max_score: float = 1.0) -> AbsTaskSTS:
     """An mteb STS task over in-memory sentence pairs (main score: cosine Spearman)."""
+    if not len(first) == len(second) == len(scores) or len(first) < 2:
+        raise ValueError(f"first, second and scores need one entry per pair and at least 2 pairs, got "
+                         f"{len(first)}, {len(second)}, {len(scores)}")
+    if not min_score < max_score:
+        raise ValueError(f"need min_score < max_score, got {min_score}, {max_score}")
     def load_data(self, num_proc: int | None = None, **kwargs) -> None:
         data = {"sentence1": list(first), "sentence2": list(second), "score": [float(s) for s in scores]}
         self.dataset = datasets.DatasetDict({"test": datasets.Dataset.from_dict(data)})
@@ -101,6 +106,9 @@ def local_sts_task(name: str, first: Sequence[str], second: Sequence[str], score
 def local_retrieval_task(name: str, queries: Sequence[str], corpus: Sequence[str],
                          relevance: np.ndarray) -> AbsTaskRetrieval:
     """An mteb retrieval task: ``relevance`` (Q, D) marks relevant documents (main score nDCG@10)."""
+    if np.shape(relevance) != (len(queries), len(corpus)):
+        raise ValueError(f"relevance must be (Q, D) = ({len(queries)}, {len(corpus)}) for the queries and "
+                         f"corpus given, got shape {np.shape(relevance)}")
     def load_data(self, num_proc: int | None = None, **kwargs) -> None:
         split = RetrievalSplitData(
             queries=datasets.Dataset.from_list([{"id": f"q{i}", "text": t} for i, t in enumerate(queries)]),
