@@ -22,6 +22,7 @@ from robustbook.selftrain import (
 )
 from robustbook.selftrain.augment import colour_distort, cutout, strong_view, translate
 from robustbook.selftrain.image import fixmatch_train, projection_head, simclr_pretrain, train_source
+from robustbook.selftrain.linear import angle_to
 
 
 def _gen():
@@ -95,6 +96,8 @@ def _self_train(**overrides):
     (_fixmatch(y_lab=torch.zeros(3, dtype=torch.long)), r"need a non-empty labelled set with one label per image, got x_lab=4, y_lab=3"),
     (_fixmatch(y_unlab=torch.zeros(3, dtype=torch.long)), r"y_unlab must have one label per x_unlab image, got 3 for 4"),
     (_fixmatch(x_unlab=torch.zeros(4, 3, 6, 6)), r"x_lab and x_unlab must be images \(N, C, H, W\) of one size"),
+    (lambda: angle_to(torch.ones(2), torch.ones(3)), r"w and direction must both be \(d,\), got \(2,\) and \(3,\)"),
+    (lambda: angle_to(torch.zeros(2), torch.ones(2)), r"w and direction must be non-zero vectors"),
 ])
 def test_bad_inputs_are_refused_with_the_argument_named(call, message):
     with pytest.raises(ValueError, match=message):

@@ -159,5 +159,8 @@ def entropy_self_train(z: torch.Tensor, w: torch.Tensor, b: float, *, steps: int
 
 def angle_to(w: torch.Tensor, direction: torch.Tensor) -> float:
     """Angle in degrees between w and a direction."""
+    require(w.shape == direction.shape and w.ndim == 1,
+            f"w and direction must both be (d,), got {tuple(w.shape)} and {tuple(direction.shape)}")
+    require(float(w.norm()) > 0 and float(direction.norm()) > 0, "w and direction must be non-zero vectors")
     cos = float(w @ direction / (w.norm() * direction.norm()))
     return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
