@@ -20,6 +20,7 @@ from tests.conftest import executed_chapter
 pytestmark = pytest.mark.xdist_group("echo-embeddings")
 WHOLE_TASKS = ("hard_triplet", "sts_spearman", "retrieval_ndcg10")
 FINDINGS = ["echo-sees-late", "echo-probe-late-concept", "whole-sentence-gain"]
+CAUSE = "whole-sentence-cause"  # the tiny LM's diagnosis (presets cpu and smoke, not paper)
 CHECKS = ["causal-limit", "classical-probe-at-chance", "mteb-agrees"]
 
 
@@ -34,6 +35,7 @@ CHECKS = ["causal-limit", "classical-probe-at-chance", "mteb-agrees"]
     ({"threads": -1}, "threads must be >= 0"),
     ({"model_name": " "}, "model_name must not be empty"),
     ({"preset": "paper", "mteb_tasks": ""}, "mteb_tasks must name at least one"),
+    ({"mteb_templates": "fine-tuned"}, "mteb_templates must be 'zero-shot' or 'instruction'"),
 ])
 def test_bad_parameters_fail_at_config_time(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -84,13 +86,22 @@ def test_paper_path_runs_a_local_causal_lm_through_mteb(monkeypatch, tmp_path):
     assert all(isinstance(c.holds, bool) for c in claims.values())  # the paper preset is judged
     assert claims["causal-limit"].holds  # holds for any causal LM, trained or not
     assert claims["mteb-zero-shot-gain"].seeds == (int(claims["mteb-zero-shot-gain"].holds), 1)
+    # the paper's instruction templates: the task's instruction fills the query's %%prompt%%
+    rows = benchmark.paper_mteb(*result.lm, benchmark.local_tasks(sets), "org/tiny-lm", 300,
+                                templates="instruction")
+    assert {r["templates"] for r in rows} == {"instruction"} and len(rows) == 4
+    assert all(0 <= r["score"] <= 1 or r["task"] == benchmark.STS_TASK for r in rows)
+    query = benchmark.mteb_templates("instruction", "echo")["query"]
+    assert "%%prompt%%" in query and query != benchmark.mteb_templates("instruction", "echo")["document"]
+    with pytest.raises(ValueError, match="mteb_templates must be one of"):
+        benchmark.mteb_templates("few-shot", "echo")
 
 
 def test_smoke_is_deterministic_unjudged_and_each_seed_independent_of_its_position():
     a = chapter.run(chapter.Config(preset="smoke"), progress=False)
     b = chapter.run(chapter.Config(preset="smoke"), progress=False)
     assert a.metrics == b.metrics
-    assert [c.id for c in a.claims] == [*FINDINGS, *CHECKS] and all(c.holds is None for c in a.claims)
+    assert [c.id for c in a.claims] == [*FINDINGS, CAUSE, *CHECKS] and all(c.holds is None for c in a.claims)
     assert set(a.scores["task"]) == set(experiments.TASKS)
     assert set(a.scores["model"]) == {experiments.TINY_LM, experiments.MINILM}
     # derive_seed: reported seed 1 gives the same numbers whether it runs first or second
@@ -117,7 +128,30 @@ def _metrics(late: list[float], probe: list[float], whole_gap: list[float], tie_
             for s in ("classical", "echo") for p in ("mean", "last")}
     mteb = {"mteb": {"echo": {"sts_spearman": 0.5}}, "ours": {"echo": {"sts_spearman": 0.5 + tie_margin}}}
     return {"causal_lm": "lm", "scores": {"lm": lm}, "late_triplet_diagnostics": diag, "paper_mteb": None,
-            "mteb_check": mteb}
+            "mteb_check": mteb, "whole_sentence_cause": None}
+
+
+def _cause(late: list[float], early: list[float], echo_spread: list[float], classical_spread: float = 0.02):
+    n = len(late)
+    return {"echo": {"accuracy: late words": late, "accuracy: early words": early,
+                     "spread: early / late": echo_spread, "copy accuracy": [0.8] * n},
+            "classical": {"accuracy: late words": [1.0] * n, "accuracy: early words": [0.0] * n,
+                          "spread: early / late": [classical_spread] * n}}
+
+
+def test_the_diagnosis_needs_all_three_conditions_on_four_of_five_seeds():
+    def judged(**cause):
+        m = {**_metrics([0.9] * 5, [0.9] * 5, [0.0] * 5), "whole_sentence_cause": _cause(**cause)}
+        claims = {c.id: c for c in judge_claims(m)}
+        assert list(claims)[:4] == [*FINDINGS, CAUSE]
+        return claims[CAUSE]
+    assert judged(late=[1.0] * 5, early=[0.0] * 5, echo_spread=[0.75] * 5).holds is True
+    assert judged(late=[0.9] * 5, early=[0.1] * 5, echo_spread=[0.2] * 5).holds is True  # inclusive: x10
+    assert judged(late=[1.0] * 4 + [0.5], early=[0.0] * 5, echo_spread=[0.75] * 5).holds is True  # 4/5
+    assert judged(late=[1.0] * 3 + [0.5] * 2, early=[0.0] * 5, echo_spread=[0.75] * 5).holds is False
+    assert judged(late=[1.0] * 5, early=[0.3] * 5, echo_spread=[0.75] * 5).holds is False  # early not the cause
+    assert judged(late=[1.0] * 5, early=[0.0] * 5, echo_spread=[0.1] * 5).holds is False  # x5 < x10
+    assert "×38" in judged(late=[1.0] * 5, early=[0.0] * 5, echo_spread=[0.75] * 5).measured
 
 
 def test_findings_need_the_seed_mean_and_four_of_five_seeds():
@@ -183,7 +217,13 @@ def test_science_at_preset_cpu():
         "whole-sentence-gain": _holds(
             [all(echo[t][i] >= classical[t][i] for t in WHOLE_TASKS) for i in range(5)],
             all(np.mean(echo[t]) >= np.mean(classical[t]) for t in WHOLE_TASKS))}
-    assert expected == {"echo-sees-late": True, "echo-probe-late-concept": True, "whole-sentence-gain": False}
+    cause = m["whole_sentence_cause"]  # late words >= 0.9, early words <= 0.1, spread ratio >= x10
+    ratio = [e / c for e, c in zip(cause["echo"]["spread: early / late"], cause["classical"]["spread: early / late"])]
+    late, early = cause["echo"]["accuracy: late words"], cause["echo"]["accuracy: early words"]
+    expected[CAUSE] = _holds([a >= 0.9 and b <= 0.1 and r >= 10 for a, b, r in zip(late, early, ratio)],
+                             np.mean(late) >= 0.9 and np.mean(early) <= 0.1 and np.mean(ratio) >= 10)
+    assert expected == {"echo-sees-late": True, "echo-probe-late-concept": True, "whole-sentence-gain": False,
+                        CAUSE: True}
     assert expected == {i: e.holds for i, e in EXPECTED.items()}
     # at this scale echo is clearly below classical on every whole-sentence task (not a near miss)
     assert all(np.mean(classical[t]) - np.mean(echo[t]) > 0.1 for t in WHOLE_TASKS)
@@ -192,6 +232,6 @@ def test_science_at_preset_cpu():
         for task, value in tasks.items():
             assert abs(value - check["ours"][strategy][task]) < 1e-4, (strategy, task)
     claims = {c["id"]: c for c in record["claims"]}
-    assert list(claims) == [*FINDINGS, *CHECKS]
-    assert {i: claims[i]["holds"] for i in FINDINGS} == expected
+    assert list(claims) == [*FINDINGS, CAUSE, *CHECKS]
+    assert {i: claims[i]["holds"] for i in [*FINDINGS, CAUSE]} == expected
     assert all(claims[i]["holds"] is True for i in CHECKS)

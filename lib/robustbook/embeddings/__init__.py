@@ -5,6 +5,7 @@ span bookkeeping, batching, pooling, metrics, and a bidirectional reference enco
 which takes seconds; import it where it is used.
 """
 
+from robustbook.embeddings.diagnostics import copy_accuracy, spread
 from robustbook.embeddings.extract import collate, embed, embed_variants, token_states
 from robustbook.embeddings.metrics import (
     cosine_matrix,
@@ -27,6 +28,6 @@ from robustbook.embeddings.templates import (
 )
 
 __all__ = ["PAPER_TEMPLATES", "POOLINGS", "ZERO_SHOT_TEMPLATES", "Encoded", "Template", "collate",
-           "cosine_matrix", "embed", "embed_variants", "last_pool", "mean_pool", "parse_template",
-           "pool", "probe_accuracy", "render", "retrieval_scores", "show_pooled", "sts_spearman",
+           "copy_accuracy", "cosine_matrix", "embed", "embed_variants", "last_pool", "mean_pool", "parse_template",
+           "pool", "probe_accuracy", "render", "retrieval_scores", "show_pooled", "spread", "sts_spearman",
            "tie_fraction", "token_states", "triplet_accuracy", "triplet_margins"]

@@ -38,7 +38,7 @@ def _score_seeds(ctx: RunContext, pretrained: tuple, minilm: tuple) -> Result:
     on the first seed's sentences only."""
     s = ctx.settings
     lm_name = experiments.TINY_LM if s.train_lm else s.model_name
-    scores, diagnostics, losses, first = [], [], [], None
+    scores, diagnostics, losses, cause, first = [], [], [], [], None
     for seed in s.seeds:
         model, tokenizer, templates, loss = _causal_lm(s, seed, ctx.device, pretrained, ctx.progress)
         sets = experiments.eval_sets(s.n_eval, seed)
@@ -51,6 +51,8 @@ def _score_seeds(ctx: RunContext, pretrained: tuple, minilm: tuple) -> Result:
             scores.append(experiments.frame(ref_rows, seed=seed, model=experiments.MINILM))
         if loss is not None:
             losses.append(loss)
+            cause.append(experiments.frame(experiments.whole_sentence_diagnosis(model, tokenizer, sets.hard),
+                                           seed=seed))
         first = first or (model, tokenizer, embedder, sets)
     model, tokenizer, embedder, sets = first
     similarity = {lm_name: experiments.similarity_structure(embedder, s.seed)}
@@ -59,7 +61,8 @@ def _score_seeds(ctx: RunContext, pretrained: tuple, minilm: tuple) -> Result:
             experiments.minilm_embedder(*minilm), s.seed)
     result = Result(settings=s, lm_name=lm_name, scores=pd.concat(scores, ignore_index=True),
                     diagnostics=pd.concat(diagnostics, ignore_index=True), train_loss=losses,
-                    similarity=similarity, lm=(model, tokenizer), minilm=minilm)
+                    similarity=similarity, lm=(model, tokenizer), minilm=minilm,
+                    cause=pd.concat(cause, ignore_index=True) if cause else None)
     if s.mteb_check and s.train_lm:
         result.mteb_check = _mteb_check(result, sets)
     return result
@@ -86,5 +89,6 @@ def run(config: Config, progress: bool | None = None) -> Result:
         pretrained = load_causal_lm(path, ctx.device)
     result = _score_seeds(ctx, pretrained, load_minilm() if s.minilm else ())
     if s.preset == "paper":
-        result.paper_mteb = pd.DataFrame(benchmark.paper_mteb(*result.lm, tasks, s.model_name, s.max_tokens))
+        result.paper_mteb = pd.DataFrame(benchmark.paper_mteb(*result.lm, tasks, s.model_name, s.max_tokens,
+                                                                templates=s.mteb_templates))
     return finish(ctx, result, metrics_from, judge_claims)

@@ -13,8 +13,9 @@ import torch
 
 from robustbook.chapters.echo_embeddings.experiments import TINY_TEMPLATES, EvalSets
 from robustbook.embeddings.loading import resolve_model_path
-from robustbook.embeddings.templates import ZERO_SHOT_TEMPLATES
+from robustbook.embeddings.templates import PAPER_TEMPLATES, ZERO_SHOT_TEMPLATES
 
+MTEB_TEMPLATE_KINDS = ("zero-shot", "instruction")
 STS_TASK, RETRIEVAL_TASK = "SyntheticConceptSTS", "SyntheticConceptRetrieval"
 
 
@@ -60,19 +61,30 @@ def check_paper_inputs(model_name: str, data_dir: str | None, task_names: list[s
     return path, tasks
 
 
+def mteb_templates(kind: str, strategy: str) -> dict[str, str]:
+    """The paper's templates for mteb: ``zero-shot`` (one prompt for queries and documents) or
+    ``instruction`` (the query template with the task's instruction in ``%%prompt%%`` and the
+    document template, the paper's fine-tuned evaluation)."""
+    if kind == "zero-shot":
+        return {"query": ZERO_SHOT_TEMPLATES[strategy], "document": ZERO_SHOT_TEMPLATES[strategy]}
+    if kind == "instruction":
+        return dict(PAPER_TEMPLATES[strategy])
+    raise ValueError(f"mteb_templates must be one of {MTEB_TEMPLATE_KINDS}, got {kind!r}")
+
+
 def paper_mteb(model: torch.nn.Module, tokenizer, tasks: list, model_name: str, max_tokens: int,
-               batch_size: int = 16, pooling: str = "mean") -> list[dict]:
-    """Classical vs echo zero-shot embeddings of a pretrained LM on real MTEB tasks; one row per
-    (task, strategy) with mteb's main score. Dataset download, if any, is mteb's (hub cache)."""
+               batch_size: int = 16, pooling: str = "mean", templates: str = "zero-shot") -> list[dict]:
+    """Classical vs echo embeddings of a pretrained LM on real MTEB tasks with the paper's
+    ``templates`` (see ``mteb_templates``); one row per (task, strategy) with mteb's main score.
+    Dataset download, if any, is mteb's (hub cache)."""
     from robustbook.embeddings import mteb_eval
 
     rows = []
     for strategy in ("classical", "echo"):
-        template = ZERO_SHOT_TEMPLATES[strategy]
-        encoder = mteb_eval.TemplateEncoder(model, tokenizer, {"query": template, "document": template},
+        encoder = mteb_eval.TemplateEncoder(model, tokenizer, mteb_templates(templates, strategy),
                                             name=f"{model_name}-{strategy}", pooling=pooling,
                                             batch_size=batch_size, max_tokens=max_tokens)
         for task, result in mteb_eval.evaluate(encoder, tasks).items():
-            rows.append({"task": task, "strategy": strategy, "pooling": pooling,
+            rows.append({"task": task, "strategy": strategy, "pooling": pooling, "templates": templates,
                          "score": result["main_score"]})
     return rows

@@ -34,6 +34,7 @@ class Settings(CommonSettings):
     model_name: str
     mteb_tasks: str
     max_tokens: int
+    mteb_templates: str
     train_lm: bool          # preset only; False at paper: the pretrained LM is used as is (zero-shot)
 
     @property
@@ -68,6 +69,7 @@ class Config(ChapterConfig):
     model_name: str = "mistralai/Mistral-7B-v0.1"  # paper preset: causal LM (a folder or a HF cache id)
     mteb_tasks: str = DEFAULT_MTEB_TASKS     # paper preset: comma-separated MTEB task names
     max_tokens: int = 300                    # paper preset: max tokens per filled template piece
+    mteb_templates: str = "zero-shot"        # paper preset: "zero-shot" prompts | "instruction" query/document templates
 
     def require_data(self) -> None:
         """Paper preset: the causal LM's files must be on disk (the error says where they go)."""
@@ -84,5 +86,7 @@ class Config(ChapterConfig):
         require(isinstance(self.n_embd, int) and self.n_embd >= 4 and self.n_embd % 4 == 0,
                 f"n_embd must be a positive multiple of 4 (4 heads), got {self.n_embd!r}")
         require(bool(self.model_name.strip()), "model_name must not be empty")
+        require(self.mteb_templates in ("zero-shot", "instruction"),
+                f"mteb_templates must be 'zero-shot' or 'instruction', got {self.mteb_templates!r}")
         require(self.preset != "paper" or bool(self.mteb_tasks.strip()),
                 "mteb_tasks must name at least one MTEB task at preset paper")

@@ -26,7 +26,7 @@ import torch
 
 from robustbook.book.chapter import derive_seed, generator
 from robustbook.data.synthetic_language import Sentence, SyntheticLanguage
-from robustbook.embeddings import embed_variants, metrics
+from robustbook.embeddings import copy_accuracy, embed_variants, metrics, spread
 from robustbook.embeddings.bidirectional import span_embeddings
 from robustbook.embeddings.templates import ZERO_SHOT_TEMPLATES
 from robustbook.models.tiny_lm import tiny_gpt2, train_causal_lm, word_tokenizer
@@ -38,6 +38,14 @@ TINY_TEMPLATES = {
     ("echo", "whole"): "<s>{!%%text%%}<sep>{%%text%%}{</s>}",
     ("classical", "early"): "<s>{%%early%%}{!%%late%%}</s>",
     ("echo", "early"): "<s>{!%%text%%}<sep>{%%early%%}{!%%late%%}</s>",
+}
+# Whole sentences pooled over one part only (the diagnosis of echo's whole-sentence result): the
+# early words or the late words, of the only occurrence (classical) or of the second one (echo).
+SPAN_TEMPLATES = {
+    ("classical", "early words"): "<s>{%%early%%}{!%%late%%}</s>",
+    ("classical", "late words"): "<s>{!%%early%%}{%%late%%}</s>",
+    ("echo", "early words"): "<s>{!%%text%%}<sep>{%%early%%}{!%%late%%}</s>",
+    ("echo", "late words"): "<s>{!%%text%%}<sep>{!%%early%%}{%%late%%}</s>",
 }
 # A pretrained LM (paper preset): the paper's zero-shot prompts (echo confirmed by the authors;
 # the classical wording is ours), pooled over the same spans.
@@ -146,6 +154,34 @@ def score_sets(embedder: Embedder, sets: EvalSets) -> tuple[list[dict], list[dic
                             "tie_fraction": metrics.tie_fraction(a, p, n),
                             "max_abs_margin": float(metrics.triplet_margins(a, p, n).abs().max())})
     return rows, diagnostics
+
+
+def whole_sentence_diagnosis(model: torch.nn.Module, tokenizer, hard: list[tuple[Sentence, ...]],
+                             batch_size: int = 256) -> list[dict]:
+    """Where a tiny LM's whole-sentence embeddings get their hard-triplet verdict (mean pooling):
+    the hard-triplet accuracy pooled over the early words or the late words only, the spread of
+    each part across sentences, and how exactly the LM copies the second occurrence. Rows:
+    strategy, measure ("accuracy: early words" | "accuracy: late words" | "spread: early / late"
+    | "copy accuracy"), value. The templates use the tiny LM's ``<sep>``."""
+    groups = [list(x) for x in zip(*hard)]
+    n = len(groups[0])
+    fields = [s.fields() for s in sum(groups, [])]
+    rows = []
+    for strategy in ("classical", "echo"):
+        chosen = {span: SPAN_TEMPLATES[(strategy, span)] for span in ("early words", "late words")}
+        emb = {span: v for (span, _), v in embed_variants(model, tokenizer, chosen, fields, ("mean",),
+                                                          batch_size=batch_size).items()}
+        for span, v in emb.items():
+            rows.append({"strategy": strategy, "measure": f"accuracy: {span}",
+                         "value": metrics.triplet_accuracy(v[:n], v[n:2 * n], v[2 * n:])})
+        ratio = spread(emb["early words"][:n]) / spread(emb["late words"][:n])
+        rows.append({"strategy": strategy, "measure": "spread: early / late", "value": ratio})
+    texts = [f"<s> {s.text} <sep> {s.text} </s>" for s in groups[0]]
+    ids = torch.tensor(tokenizer(texts, padding=True, add_special_tokens=False)["input_ids"])
+    device = next(model.parameters()).device
+    copied = copy_accuracy(model, ids.to(device), first=1, length=len(groups[0][0].text.split()))
+    rows.append({"strategy": "echo", "measure": "copy accuracy", "value": copied})
+    return rows
 
 
 def similarity_structure(embedder: Embedder, seed: int, per_concept: int = 4,

@@ -20,4 +20,10 @@ def what_this_run_shows(claims: list[Claim], metrics: dict) -> list[str]:
             "On whole-sentence tasks echo embeddings match or beat classical ones ({measured}).",
             "On whole-sentence tasks the tiny model's **classical embedding beats echo** ({measured}): the "
             "downstream gain the paper measures with Mistral-7B on MTEB does not follow at this scale."),
+        *([say(claims, "whole-sentence-cause",
+               "The cause is **copying**: in the second copy each early word's state carries the word it "
+               "copies, so pooled over the early words echo picks the negative that shares them, while "
+               "pooled over the late words it picks the positive ({measured}).",
+               "The copying diagnosis does **not** explain this run's whole-sentence result ({measured}).")]
+          if any(c.id == "whole-sentence-cause" for c in claims) else []),
     ]

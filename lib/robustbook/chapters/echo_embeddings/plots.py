@@ -44,6 +44,32 @@ def similarity_structure(result: Result):
     return fig
 
 
+def whole_sentence_cause(result: Result):
+    """Why echo fails on whole sentences here. Left: hard-triplet accuracy of whole-sentence
+    embeddings pooled over the early words only or the late words only (echo: of the second copy);
+    bars = mean ± std over seeds, dots = seeds, dashes = chance. Right: how much the early-word part
+    varies across sentences relative to the late-word part (log scale)."""
+    if result.cause is None:
+        raise ValueError("the diagnosis runs with the tiny LM only (preset cpu or smoke)")
+    data = result.cause.assign(embedding=result.cause["strategy"].map(LABELS))
+    palette = {LABELS[k]: COLORS[k] for k in ("classical", "echo")}
+    fig, axes = subplots(2, width=4.4, height=3.6)
+    acc = data[data["measure"].str.startswith("accuracy")].assign(
+        pooled=lambda d: d["measure"].str.removeprefix("accuracy: "))
+    sns.barplot(data=acc, x="pooled", y="value", hue="embedding", palette=palette, errorbar="sd", ax=axes[0][0])
+    sns.stripplot(data=acc, x="pooled", y="value", hue="embedding", palette=palette, dodge=True, color="k",
+                  size=3, legend=False, ax=axes[0][0])
+    axes[0][0].axhline(CHANCE["hard_triplet"], color="k", ls="--", lw=0.8)
+    axes[0][0].set(xlabel="whole-sentence embedding pooled over", ylabel="hard-triplet accuracy", ylim=(0, 1.05),
+                   title="Which words decide the triplet")
+    spread = data[data["measure"] == "spread: early / late"]
+    sns.barplot(data=spread, x="embedding", y="value", hue="embedding", palette=palette, errorbar="sd",
+                ax=axes[0][1], legend=False)
+    axes[0][1].set(yscale="log", xlabel="", ylabel="early / late spread",
+                   title="How much the early words vary")
+    return fig
+
+
 def _mean_pooled(result: Result) -> pd.DataFrame:
     data = result.scores[result.scores["pooling"] == "mean"]
     return data.assign(embedding=data["strategy"].map(LABELS))
