@@ -216,7 +216,7 @@ def tent_check(groups: list[Group], data: DataSet, s: Settings) -> dict[str, flo
     tent = adapt(model, "tent", x, batch_size=s.tta_batch, lr=s.tent_lr, passes=s.tent_passes, n_classes=N_CLASSES)
     bn_names = set(collect_params(tent)[1])
     before, after = dict(model.named_parameters()), dict(tent.named_parameters())
-    diff = {n: float((after[n] - before[n]).abs().max()) for n in before}
+    diff = {n: float((after[n] - before[n]).detach().abs().max()) for n in before}
     entropy = [float(softmax_entropy(predict(m, x, s.tta_batch)[0]).mean()) for m in (bn, tent)]
     return {"max_change_frozen": max(v for n, v in diff.items() if n not in bn_names),
             "max_change_bn": max(v for n, v in diff.items() if n in bn_names),

@@ -15,7 +15,7 @@ from robustbook.tta import METHOD_LABELS
 
 ALL_METHODS = ("plain", "bn_adapt", "tent", "eta")
 COLORS = colors_for([*ALL_METHODS, "accuracy", "agreement"])
-TICKS = np.array([0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99])
+TICKS = np.array([0.02, 0.1, 0.3, 0.5, 0.7, 0.9, 0.98])
 
 
 def methods(result: Result) -> list[str]:
@@ -152,6 +152,8 @@ def selection(result: Result, seed: int | None = None):
     for ax, name in zip(axes[0], shifts):
         d = sel[sel["shift"] == name]
         for col, (label, color) in curves.items():
+            if d[col].isna().all():
+                continue
             ax.plot(d["lr"], 100 * d[col], marker="o", color=color, label=label)
             best = d.loc[d[col].idxmax()]
             ax.scatter([best["lr"]], [100 * best[col]], marker="*", s=160, color=color, zorder=4)

@@ -50,6 +50,9 @@ def selection_table(result: Result) -> pd.DataFrame:
     for (seed, shift), d in result.selection.groupby(["seed", "shift"]):
         row = {"seed": seed, "shift": shift, "best lr (labels)": d.loc[d["true"].idxmax(), "lr"]}
         for col, label in (("est_aline_s", "ALine-S"), ("est_aline_d", "ALine-D"), ("est_ac", "avg. confidence")):
+            if d[col].isna().any():  # the estimator refused at some learning rate: no choice
+                row[f"{label} lr"], row[f"{label} regret"] = "refused", float("nan")
+                continue
             pick = d.loc[d[col].idxmax()]
             row[f"{label} lr"] = pick["lr"]
             row[f"{label} regret"] = round(100 * (d["true"].max() - pick["true"]), 2)
