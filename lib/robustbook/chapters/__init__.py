@@ -57,7 +57,7 @@ CHAPTERS: dict[str, ChapterInfo] = {c.slug: c for c in (
     ChapterInfo(8, "multitask-groups", "Multitask learning for worst-group outcomes",
                 "robust-training", "2312.03151", "kulkarni2024multitask", "robustbook.chapters.multitask_groups"),
     ChapterInfo(9, "tta-lines", "Test-time adaptation strengthens accuracy and agreement lines",
-                "ood-prediction", "2310.04941", "kim2024tta"),
+                "ood-prediction", "2310.04941", "kim2024tta", "robustbook.chapters.tta_lines"),
     ChapterInfo(10, "conjugate-prompting", "Forgetting via implicit inference; conjugate prompting",
                 "language-models", "2309.10105", "kotha2024forgetting", "robustbook.chapters.conjugate_prompting"),
 )}
