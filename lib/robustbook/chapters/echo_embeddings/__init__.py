@@ -38,7 +38,7 @@ def _score_seeds(ctx: RunContext, pretrained: tuple, minilm: tuple) -> Result:
     on the first seed's sentences only."""
     s = ctx.settings
     lm_name = experiments.TINY_LM if s.train_lm else s.model_name
-    scores, diagnostics, losses, cause, first = [], [], [], [], None
+    scores, diagnostics, losses, cause, tuned, first = [], [], [], [], [], None
     for seed in s.seeds:
         model, tokenizer, templates, loss = _causal_lm(s, seed, ctx.device, pretrained, ctx.progress)
         sets = experiments.eval_sets(s.n_eval, seed)
@@ -53,6 +53,10 @@ def _score_seeds(ctx: RunContext, pretrained: tuple, minilm: tuple) -> Result:
             losses.append(loss)
             cause.append(experiments.frame(experiments.whole_sentence_diagnosis(model, tokenizer, sets.hard),
                                            seed=seed))
+            if seed < s.seed + s.ft_seeds:  # fine-tunes copies: the model above stays as trained
+                tuned.append(experiments.frame(experiments.finetune_curves(
+                    model, tokenizer, sets, seed, experiments.ft_checkpoints(s.ft_steps), s.ft_lr,
+                    experiments.FT_TEMPERATURE), seed=seed))
         first = first or (model, tokenizer, embedder, sets)
     model, tokenizer, embedder, sets = first
     similarity = {lm_name: experiments.similarity_structure(embedder, s.seed)}
@@ -62,7 +66,8 @@ def _score_seeds(ctx: RunContext, pretrained: tuple, minilm: tuple) -> Result:
     result = Result(settings=s, lm_name=lm_name, scores=pd.concat(scores, ignore_index=True),
                     diagnostics=pd.concat(diagnostics, ignore_index=True), train_loss=losses,
                     similarity=similarity, lm=(model, tokenizer), minilm=minilm,
-                    cause=pd.concat(cause, ignore_index=True) if cause else None)
+                    cause=pd.concat(cause, ignore_index=True) if cause else None,
+                    finetune=pd.concat(tuned, ignore_index=True) if tuned else None)
     if s.mteb_check and s.train_lm:
         result.mteb_check = _mteb_check(result, sets)
     return result

@@ -31,6 +31,9 @@ class Settings(CommonSettings):
     batch_size: int
     minilm: bool
     mteb_check: bool
+    ft_seeds: int
+    ft_steps: int
+    ft_lr: float
     model_name: str
     mteb_tasks: str
     max_tokens: int
@@ -43,9 +46,12 @@ class Settings(CommonSettings):
 
 
 PRESETS: dict[str, dict] = {
-    "smoke": {"n_seeds": 2, "n_train": 512, "epochs": 1, "lr": 5e-3, "n_eval": 40, "train_lm": True},
-    "cpu": {"n_seeds": 5, "n_train": 12000, "epochs": 2, "lr": 5e-3, "n_eval": 300, "train_lm": True},
-    "paper": {"n_seeds": 1, "n_train": 0, "epochs": 0, "lr": 0.0, "n_eval": 300, "train_lm": False},
+    "smoke": {"n_seeds": 2, "n_train": 512, "epochs": 1, "lr": 5e-3, "n_eval": 40, "train_lm": True,
+              "ft_seeds": 1, "ft_steps": 2},
+    "cpu": {"n_seeds": 5, "n_train": 12000, "epochs": 2, "lr": 5e-3, "n_eval": 300, "train_lm": True,
+            "ft_seeds": 3, "ft_steps": 30},
+    "paper": {"n_seeds": 1, "n_train": 0, "epochs": 0, "lr": 0.0, "n_eval": 300, "train_lm": False,
+              "ft_seeds": 0, "ft_steps": 30},
 }
 
 
@@ -66,6 +72,9 @@ class Config(ChapterConfig):
     batch_size: int = 64                     # training mini-batch size
     minilm: bool = True                      # add the bidirectional all-MiniLM-L6-v2 reference
     mteb_check: bool = True                  # also score the first seed through the mteb package
+    ft_seeds: int | None = None              # contrastive fine-tuning on the first ft_seeds seeds (cpu 3; 0 skips)
+    ft_steps: int | None = None              # fine-tuning steps of 8 concept pairs each (None: the preset's value, cpu 30)
+    ft_lr: float = 1e-3                      # AdamW learning rate of the contrastive fine-tuning
     model_name: str = "mistralai/Mistral-7B-v0.1"  # paper preset: causal LM (a folder or a HF cache id)
     mteb_tasks: str = DEFAULT_MTEB_TASKS     # paper preset: comma-separated MTEB task names
     max_tokens: int = 300                    # paper preset: max tokens per filled template piece
@@ -78,7 +87,10 @@ class Config(ChapterConfig):
             resolve_model_path(s.model_name, s.data_dir)
 
     def check(self) -> None:
-        require_positive_ints(self, "n_train", "epochs", "n_eval", "n_layer", "batch_size", "max_tokens")
+        require_positive_ints(self, "n_train", "epochs", "n_eval", "n_layer", "batch_size", "max_tokens", "ft_steps")
+        require(self.ft_seeds is None or (isinstance(self.ft_seeds, int) and self.ft_seeds >= 0),
+                f"ft_seeds must be an integer >= 0, got {self.ft_seeds!r}")
+        require(0 < self.ft_lr <= 1, f"ft_lr must be in (0, 1], got {self.ft_lr}")
         require(self.n_eval is None or self.n_eval >= 20, f"n_eval must be >= 20, got {self.n_eval}")
         require(self.lr is None or 0 < self.lr <= 1, f"lr must be in (0, 1], got {self.lr}")
         require(0.0 <= self.repeat_fraction <= 1.0,

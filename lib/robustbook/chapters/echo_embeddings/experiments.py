@@ -17,6 +17,7 @@ which other seeds ran before it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from robustbook.book.chapter import derive_seed, generator
 from robustbook.data.synthetic_language import Sentence, SyntheticLanguage
 from robustbook.embeddings import copy_accuracy, embed_variants, metrics, spread
 from robustbook.embeddings.bidirectional import span_embeddings
+from robustbook.embeddings.finetune import contrastive_finetune
 from robustbook.embeddings.templates import ZERO_SHOT_TEMPLATES
 from robustbook.models.tiny_lm import tiny_gpt2, train_causal_lm, word_tokenizer
 
@@ -181,6 +183,53 @@ def whole_sentence_diagnosis(model: torch.nn.Module, tokenizer, hard: list[tuple
     device = next(model.parameters()).device
     copied = copy_accuracy(model, ids.to(device), first=1, length=len(groups[0][0].text.split()))
     rows.append({"strategy": "echo", "measure": "copy accuracy", "value": copied})
+    return rows
+
+
+FT_TEMPERATURE = 0.05  # InfoNCE temperature of the contrastive fine-tuning (a common choice, not tuned)
+
+
+def ft_checkpoints(steps: int) -> tuple[int, ...]:
+    """Where the fine-tuning curves are scored: before, after 2, 5 and 10 steps, and at the end."""
+    return tuple(sorted({0, *(c for c in (2, 5, 10) if c < steps), steps}))
+
+
+def concept_pair_batches(steps: int, seed: int, lang: SyntheticLanguage = LANGUAGE) -> list[list[tuple]]:
+    """Fine-tuning data of reported ``seed`` (stream "ft-pairs"): ``steps`` batches, each one pair
+    of fresh same-concept sentences per concept (distinct concepts: no false in-batch negatives)."""
+    rng = np.random.default_rng(derive_seed(seed, "ft-pairs"))
+    return [[(lang.sentence(rng, int(c)).fields(), lang.sentence(rng, int(c)).fields())
+             for c in rng.permutation(lang.n_concepts)] for _ in range(steps)]
+
+
+def score_whole(embedder: Embedder, sets: EvalSets, strategy: str) -> dict[str, float]:
+    """The three whole-sentence tasks (mean pooling) for one strategy."""
+    hard = [list(x) for x in zip(*sets.hard)]
+    (q, corpus, relevance), (first, second, gold) = sets.retrieval, sets.sts
+    groups = [*hard, first, second, q, corpus]
+    emb = _split(embedder(sum(groups, []), "whole"), [len(g) for g in groups])
+    a, p, n, s1, s2, qe, de = (e[(strategy, "mean")] for e in emb)
+    return {"hard_triplet": metrics.triplet_accuracy(a, p, n), "sts_spearman": metrics.sts_spearman(s1, s2, gold),
+            "retrieval_ndcg10": metrics.retrieval_scores(qe, de, relevance)["ndcg_at_10"]}
+
+
+def finetune_curves(model: torch.nn.Module, tokenizer, sets: EvalSets, seed: int, checkpoints: tuple[int, ...],
+                    lr: float, temperature: float) -> list[dict]:
+    """Contrastive fine-tuning of copies of ``model`` with classical and with echo whole-sentence
+    embeddings on the same concept pairs (same budget), scored on the whole-sentence tasks at each
+    number of steps in ``checkpoints`` (0 = before). Rows: strategy, steps, task, score."""
+    batches = concept_pair_batches(max(checkpoints), seed)
+    rows = []
+    for strategy in ("classical", "echo"):
+        tuned = copy.deepcopy(model)
+        template = TINY_TEMPLATES[(strategy, "whole")]
+        done = 0
+        for stop in sorted(checkpoints):
+            if stop > done:
+                contrastive_finetune(tuned, tokenizer, template, batches[done:stop], lr=lr, temperature=temperature)
+                done = stop
+            scores = score_whole(lm_embedder(tuned, tokenizer, {(strategy, "whole"): template}), sets, strategy)
+            rows += [{"strategy": strategy, "steps": stop, "task": t, "score": v} for t, v in scores.items()]
     return rows
 
 

@@ -26,4 +26,12 @@ def what_this_run_shows(claims: list[Claim], metrics: dict) -> list[str]:
                "pooled over the late words it picks the positive ({measured}).",
                "The copying diagnosis does **not** explain this run's whole-sentence result ({measured}).")]
           if any(c.id == "whole-sentence-cause" for c in claims) else []),
+        *([say(claims, "ft-closes-gap",
+               "**Contrastive fine-tuning removes the deficit**: on the same pairs and budget, echo ends no "
+               "worse than classical ({measured}).",
+               "Contrastive fine-tuning did **not** close echo's deficit within the budget ({measured})."),
+           say(claims, "ft-echo-ahead",
+               "After fine-tuning echo is **ahead** of classical, as in the paper ({measured}).",
+               "But echo does not pull **ahead** as in the paper's +0.7%: {measured}.")]
+          if any(c.id == "ft-closes-gap" for c in claims) else []),
     ]

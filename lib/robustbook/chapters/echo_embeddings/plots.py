@@ -70,6 +70,24 @@ def whole_sentence_cause(result: Result):
     return fig
 
 
+def finetune_curves(result: Result):
+    """Contrastive fine-tuning with classical and with echo embeddings on the same concept pairs:
+    each whole-sentence task's score against the number of fine-tuning steps (0 = the zero-shot
+    embedding; mean over the fine-tuned seeds, bars = ±1 std; steps on an ordinal axis)."""
+    if result.finetune is None:
+        raise ValueError("fine-tuning runs with the tiny LM only and ft_seeds >= 1")
+    data = result.finetune.assign(embedding=result.finetune["strategy"].map(LABELS))
+    palette = {LABELS[k]: COLORS[k] for k in ("classical", "echo")}
+    tasks = [t for t in experiments.TASKS if t not in experiments.EARLY_TASKS]
+    fig, axes = subplots(len(tasks), width=3.4, height=3.0)
+    for ax, task in zip(axes[0], tasks):
+        sns.pointplot(data=data[data["task"] == task], x="steps", y="score", hue="embedding", palette=palette,
+                      errorbar="sd", ax=ax, legend=task == tasks[0])
+        ax.set(xlabel="fine-tuning steps (8 pairs each)", ylabel="score" if task == tasks[0] else "",
+               title=TASK_NAMES[task].replace("\n", " "))
+    return fig
+
+
 def _mean_pooled(result: Result) -> pd.DataFrame:
     data = result.scores[result.scores["pooling"] == "mean"]
     return data.assign(embedding=data["strategy"].map(LABELS))

@@ -19,6 +19,7 @@ class Result(ChapterResult):
     diagnostics: pd.DataFrame        # per seed, early-span triplets: strategy, pooling, tie_fraction, max_abs_margin
     train_loss: list[float]          # final-epoch LM loss per seed (empty at paper)
     similarity: dict[str, dict[str, dict[str, np.ndarray]]]  # {model: {span: {strategy: (n, n) cosines}}}, first seed
+    finetune: pd.DataFrame | None = None  # tiny LM, first ft_seeds seeds: seed, strategy, steps, task, score
     cause: pd.DataFrame | None = None  # tiny LM, per seed: strategy, measure, value (whole_sentence_diagnosis)
     mteb_check: dict[str, dict[str, dict[str, float]]] | None = None  # {"mteb"|"ours": {strategy: {task: score}}}
     paper_mteb: pd.DataFrame | None = None  # paper preset: task, strategy, pooling, score
