@@ -126,7 +126,8 @@ def feature_stats(result: Result):
 
 
 def estimation_errors(result: Result):
-    """ALine-S / ALine-D (and baselines) MAE per shift before and after TTA (mean over seeds)."""
+    """MAE of ALine-S, ALine-D and ATC per shift before and after TTA (mean ± std over seeds; seeds
+    on which ALine refused are left out of a bar, the tables below count them)."""
     e = result.errors[result.errors.estimator.isin(["aline_s", "aline_d", "atc"])].copy()
     e["method"] = e["method"].map(METHOD_LABELS)
     fig, axes = subplots(3, 1, width=4.2, height=3.6)
