@@ -275,3 +275,17 @@ def test_science_at_preset_cpu():
     assert list(claims) == [*TINY, *CHECKS]
     assert {i: claims[i]["holds"] for i in TINY} == expected
     assert all(claims[i]["holds"] is True for i in CHECKS)
+
+
+def test_sections_skipped_by_a_knob_or_preset_say_so_instead_of_failing():
+    """ft_seeds = 0, or the paper preset (no tiny LM, no diagnosis): the notebook still runs."""
+    import dataclasses
+
+    import matplotlib.pyplot as plt
+
+    from robustbook.chapters.echo_embeddings import plots
+    result = chapter.run(chapter.Config(preset="smoke", ft_seeds=0, minilm=False, mteb_check=False), progress=False)
+    assert result.finetune is None and "ft-closes-gap" not in {c.id for c in result.claims}
+    for fig in (plots.finetune_curves(result), plots.whole_sentence_cause(dataclasses.replace(result, cause=None))):
+        assert "Not drawn in this run" in fig.axes[0].texts[0].get_text()
+        plt.close(fig)

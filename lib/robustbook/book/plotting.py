@@ -26,3 +26,12 @@ def colors_for(names: list[str]) -> dict[str, tuple]:
 
 def subplots(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3.6, **kw):
     return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kw)
+
+
+def not_drawn(reason: str, width: float = 6.0, height: float = 1.2):
+    """A small figure saying why a section's figure is not drawn in this run (a preset or a knob
+    that skips that experiment), so the notebook still runs top to bottom."""
+    fig, axes = subplots(1, width=width, height=height)
+    axes[0][0].axis("off")
+    axes[0][0].text(0.5, 0.5, f"Not drawn in this run: {reason}", ha="center", va="center", wrap=True)
+    return fig

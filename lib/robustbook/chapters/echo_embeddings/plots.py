@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from robustbook.book.plotting import colors_for, subplots
+from robustbook.book.plotting import colors_for, not_drawn, subplots
 from robustbook.chapters.echo_embeddings import experiments
 from robustbook.chapters.echo_embeddings.result import Result
 from robustbook.data.synthetic_language import Sentence
@@ -50,7 +50,7 @@ def whole_sentence_cause(result: Result):
     bars = mean ± std over seeds, dots = seeds, dashes = chance. Right: how much the early-word part
     varies across sentences relative to the late-word part (log scale)."""
     if result.cause is None:
-        raise ValueError("the diagnosis runs with the tiny LM only (preset cpu or smoke)")
+        return not_drawn("the diagnosis runs with the tiny LM only (presets cpu and smoke)")
     data = result.cause.assign(embedding=result.cause["strategy"].map(LABELS))
     palette = {LABELS[k]: COLORS[k] for k in ("classical", "echo")}
     fig, axes = subplots(2, width=4.4, height=3.6)
@@ -75,7 +75,7 @@ def finetune_curves(result: Result):
     each whole-sentence task's score against the number of fine-tuning steps (0 = the zero-shot
     embedding; mean over the fine-tuned seeds, bars = ±1 std; steps on an ordinal axis)."""
     if result.finetune is None:
-        raise ValueError("fine-tuning runs with the tiny LM only and ft_seeds >= 1")
+        return not_drawn("fine-tuning runs with the tiny LM only and ft_seeds >= 1")
     data = result.finetune.assign(embedding=result.finetune["strategy"].map(LABELS))
     palette = {LABELS[k]: COLORS[k] for k in ("classical", "echo")}
     tasks = [t for t in experiments.TASKS if t not in experiments.EARLY_TASKS]
