@@ -51,7 +51,7 @@ CHAPTERS: dict[str, ChapterInfo] = {c.slug: c for c in (
     ChapterInfo(5, "echo-embeddings", "Repetition improves language model embeddings",
                 "language-models", "2402.15449", "springer2024echo", "robustbook.chapters.echo_embeddings"),
     ChapterInfo(6, "autoft", "AutoFT: learning an objective for robust fine-tuning",
-                "robust-training", "2401.10220", "choi2024autoft"),
+                "robust-training", "2401.10220", "choi2024autoft", "robustbook.chapters.autoft"),
     ChapterInfo(7, "contrastive-selftraining", "Contrastive learning and self-training under shift",
                 "unlabeled-web-data", "2312.03318", "garg2023complementary", "robustbook.chapters.contrastive_selftraining"),
     ChapterInfo(8, "multitask-groups", "Multitask learning for worst-group outcomes",
