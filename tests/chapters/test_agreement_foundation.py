@@ -37,6 +37,7 @@ ENSEMBLES = ("random_head", "data_order", "data_subset")
     ({"severities": (0, 3)}, "severities must be"),
     ({"pretrain_classes": 11}, r"pretrain_classes must be in \[2, 10\]"),
     ({"device": "tpu"}, "device must be one of"),
+    ({"cross_models": 2}, "cross_models must be 0 or an integer >= 3"),
 ])
 def test_bad_parameters_fail_at_config_time(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -96,7 +97,19 @@ def test_paper_path_runs_on_tiny_files_in_the_real_format(tmp_path):
     tables = experiments.run_seed(s, feats, 0, torch.device("cpu"))
     assert len(tables["models"]) == 3 * 5 * 3 and len(tables["lines"]) == 3 * 5
     assert len(tables["errors"]) == 3 * 5 * 6
+    assert tables["cross"] == [] and tables["cross_models"] == []  # paper: one backbone, no mixed ensemble
     assert all(0 <= row["acc_ood"] <= 1 for row in tables["models"])
+
+
+def test_without_the_mixed_ensemble_the_section_says_so():
+    import matplotlib.pyplot as plt
+
+    from robustbook.chapters.agreement_foundation import plots
+    result = chapter.run(chapter.Config(preset="smoke", cross_models=0), progress=False)
+    assert result.cross.empty and "agl-across-backbones" not in {c.id for c in result.claims}
+    fig = plots.cross_backbone(result)
+    assert "Not drawn in this run" in fig.axes[0].texts[0].get_text()
+    plt.close(fig)
 
 
 def test_smoke_preset_is_deterministic_and_not_judged():
@@ -167,6 +180,36 @@ def test_the_science_at_preset_cpu_follows_from_the_raw_metrics():
             for n, value in zip(counts, mae[e][method]):
                 assert (value is None) == (n > 0)
     assert m["batched_vs_looped"]["max_param_diff"] < 1e-5
+    # across backbones: gap <= 0.2 and gap to y = x >= 2x the gap; ALine-D <= 0.75 x naive agreement
+    c = m["cross"]
+    assert c["n_backbones"] == 4 and c["models_per_backbone"] == 12 and len(c["line_gap"]) == 5
+    seeds = [g <= 0.2 and i >= 2 * g for g, i in zip(c["line_gap"], c["identity_gap"])]
+    assert holds["agl-across-backbones"] == (np.mean(c["line_gap"]) <= 0.2 and np.mean(c["identity_gap"])
+                                             >= 2 * np.mean(c["line_gap"]) and _share(seeds))
+    seeds = [v is not None and v[0] <= 0.75 * v[1] for v in _by_seed(c["mae_aline_d"], c["mae_naive"])]
+    assert holds["aline-across-backbones"] == (_defined_mean(c["mae_aline_d"]) <= 0.75 * np.mean(c["mae_naive"])
+                                               and _share(seeds))
+
+
+def _cross(gap=0.1, ident=0.7, d=5.0, naive=10.0):
+    return {"line_gap": [gap] * 5, "identity_gap": [ident] * 5, "mae_aline_d": [d] * 5, "mae_aline_s": [d] * 5,
+            "mae_naive": [naive] * 5, "n_backbones": 4, "models_per_backbone": 12}
+
+
+def test_across_backbone_findings_follow_their_thresholds():
+    def holds(**kw):
+        m = {**_metrics(), "cross": _cross(**kw)}
+        claims = {c.id: c for c in judge_claims(m)}
+        assert [c.id for c in judge_claims(m) if c.kind == "finding"] == list(chapter.EXPECTED)
+        return claims["agl-across-backbones"].holds, claims["aline-across-backbones"].holds
+    assert holds() == (True, True)
+    assert holds(gap=0.2, ident=0.4, d=7.5) == (True, True)     # both bounds inclusive
+    assert holds(gap=0.25)[0] is False                          # the agreement line strays
+    assert holds(gap=0.15, ident=0.25)[0] is False              # near y = x: not a line of its own
+    assert holds(d=8.0)[1] is False                              # 0.8 x naive
+    m = {**_metrics(), "cross": {**_cross(), "mae_aline_d": [5.0, None, 5.0, 5.0, 5.0]}}
+    aline = next(c for c in judge_claims(m) if c.id == "aline-across-backbones")
+    assert aline.seeds == (4, 5) and "1 seed(s) undefined" in aline.measured
 
 
 def _metrics(rh_gap=0.1, other_gap=0.5, ident=0.2, rh_d=5.0, other_d=15.0, naive=8.0, refused_seed=None):

@@ -39,7 +39,8 @@ def run(config: Config, progress: bool | None = None) -> Result:
     shared = None
     if s.backbone == "open_clip":  # data and weights were checked by start (Config.require_data)
         shared = paper_features(s, ctx.device)
-    tables: dict[str, list[dict]] = {"models": [], "lines": [], "pairs": [], "errors": []}
+    tables: dict[str, list[dict]] = {"models": [], "lines": [], "pairs": [], "errors": [], "cross": [],
+                                     "cross_models": []}
     for seed in s.seeds:
         feats = shared if shared is not None else experiments.cpu_features(s, seed)
         for name, rows in experiments.run_seed(s, feats, seed, ctx.device).items():

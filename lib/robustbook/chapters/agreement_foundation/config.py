@@ -41,17 +41,19 @@ class Settings(CommonSettings):
     pretrain_epochs: int
     clip_model: str
     clip_pretrained: str | None
+    cross_models: int
 
 
 _CPU = dict(backbone="digits-mlp", n_seeds=5, n_models=24, min_epochs=1, max_epochs=16, lr=0.005,
             batch_size=32, head_init_scale=3.0, subset_fraction=0.1, corruptions=CPU_CORRUPTIONS,
-            severities=(1, 3, 5), n_train=None)
+            severities=(1, 3, 5), n_train=None, cross_models=12)
 PRESETS: dict[str, dict] = {
-    "smoke": {**_CPU, "n_seeds": 1, "n_models": 6, "max_epochs": 3,
+    "smoke": {**_CPU, "n_seeds": 1, "n_models": 6, "max_epochs": 3, "cross_models": 3,
               "corruptions": ("gaussian_noise", "defocus_blur"), "severities": (3,)},
     "cpu": _CPU,
     "paper": {**_CPU, "backbone": "open_clip", "n_seeds": 3, "batch_size": 256, "max_epochs": 10,
-              "head_init_scale": 1.0, "corruptions": CIFAR10_C_CORRUPTIONS, "severities": (1, 2, 3, 4, 5)},
+              "head_init_scale": 1.0, "corruptions": CIFAR10_C_CORRUPTIONS, "severities": (1, 2, 3, 4, 5),
+              "cross_models": 0},
 }
 
 
@@ -77,6 +79,7 @@ class Config(ChapterConfig):
     pretrain_epochs: int = 20              # cpu: pretraining epochs (Adam)
     clip_model: str = "ViT-B-32"           # paper: open_clip model name
     clip_pretrained: str = "laion2b_s34b_b79k"  # paper: open_clip tag (in the local cache) or weights file path
+    cross_models: int | None = None        # cpu: random-head fine-tunes per backbone in the mixed-backbone ensemble (12; 0 skips)
 
     def require_data(self) -> None:
         """Paper preset: the CIFAR-10 / -10.1 / -10-C files and the open_clip weights must be local
@@ -89,6 +92,9 @@ class Config(ChapterConfig):
     def check(self) -> None:
         require_positive_ints(self, "min_epochs", "max_epochs", "batch_size", "n_train",
                               "backbone_width", "pretrain_epochs")
+        require(self.cross_models is None or (isinstance(self.cross_models, int) and
+                                              (self.cross_models == 0 or self.cross_models >= 3)),
+                f"cross_models must be 0 or an integer >= 3, got {self.cross_models!r}")
         require(self.n_models is None or (isinstance(self.n_models, int) and self.n_models >= 3),
                 f"n_models must be an integer >= 3 (ALine-D needs three models), got {self.n_models!r}")
         require(self.min_epochs is None or self.max_epochs is None or self.min_epochs <= self.max_epochs,

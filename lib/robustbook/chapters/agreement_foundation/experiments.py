@@ -9,6 +9,8 @@ Every random stream inside a seed comes from ``derive_seed(seed, stream, ...)``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import torch
@@ -97,15 +99,69 @@ def evaluate_ensemble(template: nn.Module, params, feats: FeatureSet, epochs: li
 
 
 def run_seed(s: Settings, feats: FeatureSet, seed: int, device: torch.device) -> dict[str, list[dict]]:
-    """Train the three ensembles for ``seed`` and evaluate them on every shift."""
+    """Train the three ensembles for ``seed`` and evaluate them on every shift; with
+    ``s.cross_models`` > 0 also the mixed-backbone ensemble (digits backbones only)."""
     template, params, epochs = train_heads(s, feats, seed, device)
-    tables: dict[str, list[dict]] = {"models": [], "lines": [], "pairs": [], "errors": []}
+    tables: dict[str, list[dict]] = {"models": [], "lines": [], "pairs": [], "errors": [],
+                                     "cross": [], "cross_models": []}
+    if s.cross_models and s.backbone == "digits-mlp":
+        tables.update(cross_backbone(s, backbone_zoo(s, feats, seed), seed, device))
     for ensemble in ENSEMBLES:
         rows = evaluate_ensemble(template, params[ensemble], feats, epochs,
                                  {"seed": seed, "ensemble": ensemble})
         for name, part in rows.items():
             tables[name] += part
     return tables
+
+
+# Claim 2 of the paper: one line across *different* backbones. The chapter's backbone plus three
+# others that differ in width, pretraining task (classes) and length; random-head ensembles on each.
+OTHER_BACKBONES = {"mlp64, 8 classes": dict(width=64, pretrain_classes=8, pretrain_epochs=20),
+                   "mlp256, 3 classes": dict(width=256, pretrain_classes=3, pretrain_epochs=10),
+                   "mlp128, 10 classes": dict(width=128, pretrain_classes=10, pretrain_epochs=5)}
+
+
+def backbone_zoo(s: Settings, feats: FeatureSet, seed: int) -> dict[str, FeatureSet]:
+    """The chapter's features and three other frozen backbones on the same split and corrupted
+    images (streams "split" and "corruption" shared; each backbone its own "backbone-<name>")."""
+    zoo = {f"mlp{s.backbone_width}, {s.pretrain_classes} classes (the chapter's)": feats}
+    for name, kw in OTHER_BACKBONES.items():
+        zoo[name] = digits_features(corruptions=s.corruptions, severities=s.severities,
+                                    split_seed=derive_seed(seed, "split"), corruption_seed=derive_seed(seed, "corruption"),
+                                    backbone_seed=derive_seed(seed, f"backbone-{name}"), n_train=s.n_train, **kw)
+    return zoo
+
+
+def cross_backbone(s: Settings, zoo: dict[str, FeatureSet], seed: int, device: torch.device,
+                   ) -> dict[str, list[dict]]:
+    """``s.cross_models`` random-head fine-tunes per backbone, pooled into one ensemble: every
+    estimator on every shift, agreement over all pairs (across backbones too). Rows of the
+    ``cross`` (per shift) and ``cross_models`` (per model) tables."""
+    sub = dataclasses.replace(s, n_models=s.cross_models)
+    logits_id, logits_ood, labels = [], {}, {}
+    rows: dict[str, list[dict]] = {"cross": [], "cross_models": []}
+    names = []
+    for name, feats in zoo.items():
+        template, params, _ = train_heads(sub, feats, seed, device)
+        heads = params["random_head"]
+        logits_id.append(predict_batched(template, heads, feats.x_id.to(device)).cpu())
+        for shift_name, (x, y) in feats.shifts.items():
+            logits_ood.setdefault(shift_name, []).append(predict_batched(template, heads, x.to(device)).cpu())
+            labels[shift_name] = y
+        names += [name] * s.cross_models
+    y_id = next(iter(zoo.values())).y_id
+    info = next(iter(zoo.values())).shift_info
+    for shift_name, y in labels.items():
+        ev = shift.evaluate_shift(torch.cat(logits_id), y_id, torch.cat(logits_ood[shift_name]), y)
+        corruption, severity = info[shift_name]
+        where = {"seed": seed, "shift": shift_name, "corruption": corruption, "severity": severity}
+        rows["cross"].append({**where, **_line("acc", ev.acc_line), **_line("agr", ev.estimates.agr_line),
+                              "line_gap": ev.line_gap(), "identity_gap": ev.identity_gap(),
+                              **{f"mae_{m}": mae for m, (mae, _) in ev.errors().items()},
+                              "refused": "; ".join(ev.estimates.refusals)})
+        rows["cross_models"] += [{**where, "backbone": b, "acc_id": ev.estimates.acc_id[i], "acc_ood": ev.acc_ood[i]}
+                                 for i, b in enumerate(names)]
+    return rows
 
 
 def speed_check(s: Settings, seed: int, epochs: int = 2, n_train: int = 1198,

@@ -44,5 +44,14 @@ def what_this_run_shows(claims: list[Claim], metrics: dict) -> list[str]:
             "ALine also beats naive agreement ({measured}).",
             "ALine does **not** beat naive agreement here ({measured}); the paper, too, reports a setting "
             "where a baseline wins (ImageNetV2, where ATC beat ALine)."),
+        *([say(claims, "agl-across-backbones",
+               "**Across backbones the line holds**: fine-tunes of four different backbones pooled into one "
+               "ensemble keep their agreement line near their accuracy line and far from y = x ({measured}).",
+               "Pooled across backbones, the agreement line does **not** stay near the accuracy line ({measured})."),
+           say(claims, "aline-across-backbones",
+               "On that mixed ensemble ALine-D beats naive agreement clearly ({measured}), unlike on the "
+               "single-backbone random heads above.",
+               "On that mixed ensemble ALine-D does not beat naive agreement clearly ({measured}).")]
+          if any(c.id == "agl-across-backbones" for c in claims) else []),
         _refusals(metrics),
     ]

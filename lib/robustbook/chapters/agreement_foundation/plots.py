@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from robustbook.book.plotting import colors_for, subplots
+from robustbook.book.plotting import colors_for, not_drawn, subplots
 from robustbook.chapters.agreement_foundation.experiments import ENSEMBLE_LABELS, ENSEMBLES
 from robustbook.chapters.agreement_foundation.result import Result
 from robustbook.chapters.agreement_foundation.tables import per_seed
@@ -147,3 +147,40 @@ def explore(result: Result, ensemble: str, corruption: str, severity: int, seed:
     axes[0][1].set(xlabel="MAE on this shift (accuracy points)", ylabel="",
                    title=f"{shift}, seed {seed}{refused}")
     plt.show()
+
+
+def cross_backbone(result: Result, seed: int | None = None):
+    """Fine-tunes of four different backbones pooled into one ensemble, on every shift of one seed:
+    each model's ID vs OOD accuracy (probit scale, colour = backbone) with the pooled ensemble's
+    accuracy line (solid) and agreement line (dashed) per shift. Right: the agreement-to-accuracy-line
+    gap and the gap to y = x, per seed (mean over shifts)."""
+    if result.cross is None or result.cross.empty:
+        return not_drawn("the mixed-backbone ensemble runs with the digits backbones only (cross_models > 0)")
+    seed = result.settings.seeds[0] if seed is None else seed
+    models, lines = _select(result.cross_models, seed=seed), _select(result.cross, seed=seed)
+    fig, axes = subplots(2, width=5.0, height=4.4)
+    ax = axes[0][0]
+    backbones = list(dict.fromkeys(models["backbone"]))
+    palette = colors_for(backbones)
+    for b in backbones:
+        part = models[models["backbone"] == b]
+        ax.scatter(probit(part["acc_id"]), probit(part["acc_ood"]), s=10, alpha=0.6, color=palette[b], label=b)
+    x = np.linspace(probit(0.05), probit(0.99), 10)
+    for i, line in enumerate(lines.itertuples()):
+        ax.plot(x, line.acc_slope * x + line.acc_bias, color="k", lw=0.8, alpha=0.6,
+                label="accuracy lines" if i == 0 else None)
+        if not np.isnan(line.agr_slope):
+            ax.plot(x, line.agr_slope * x + line.agr_bias, color=COLORS["agreement"], lw=0.8, ls="--",
+                    label="agreement lines" if i == 0 else None)
+    ax.plot(x, x, color="0.5", lw=0.8, ls=":", label="y = x")
+    _probit_axes(ax, max(0.05, float(models[["acc_id", "acc_ood"]].min().min()) - 0.03), 0.99)
+    ax.set(xlabel="ID accuracy (%, probit scale)", ylabel="OOD accuracy (%, probit scale)",
+           title=f"Four backbones, every shift, seed {seed}")
+    ax.legend(fontsize="x-small", loc="upper left")
+    gaps = result.cross.groupby("seed")[["line_gap", "identity_gap"]].mean().reset_index().melt(
+        "seed", var_name="gap", value_name="probit units")
+    gaps["gap"] = gaps["gap"].map({"line_gap": "to the accuracy line", "identity_gap": "to y = x"})
+    sns.barplot(data=gaps, x="gap", y="probit units", errorbar="sd", color="0.7", ax=axes[0][1])
+    sns.stripplot(data=gaps, x="gap", y="probit units", color="k", size=4, ax=axes[0][1])
+    axes[0][1].set(xlabel="gap of the agreement line", title="Mean gap over shifts, per seed")
+    return fig

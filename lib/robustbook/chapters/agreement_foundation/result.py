@@ -18,3 +18,5 @@ class Result(ChapterResult):
     pairs: pd.DataFrame    # per seed, ensemble, shift, pair i < j: ID and OOD agreement, usable
     errors: pd.DataFrame   # per seed, ensemble, shift, method: MAE (points), MAPE (%), refused
     speed: pd.DataFrame    # batched vs looped training of one ensemble: seconds, max |param diff|
+    cross: pd.DataFrame    # mixed-backbone ensemble, per seed and shift: lines, gaps, MAE per method (may be empty)
+    cross_models: pd.DataFrame  # ... per seed, shift and model: backbone, acc_id, acc_ood
