@@ -19,7 +19,7 @@ from tests.conftest import BOOK_CHAPTERS, executed_chapter
 CHAPTERS = [pytest.param(c, id=c.slug, marks=pytest.mark.xdist_group(c.slug)) for c in implemented()]
 HEADING = "## What this run shows"
 
-VERDICT = re.compile(r"\b(holds?|held|does not hold|did not hold|reproduc(?:es|ed)|not reproduced|fails?|failed"
+VERDICT = re.compile(r"\b(holds?|held(?!-out)|does not hold|did not hold|reproduc(?:es|ed)|not reproduced|fails?|failed"
                      r"|beats?)\b", re.I)
 ABOUT_THE_RUN = re.compile(r"\b(this run|the default run|the reported run|the run shown|the run above"
                            r"|reported seeds?)\b", re.I)
