@@ -6,8 +6,8 @@ from robustbook.book.claims import Claim
 from robustbook.book.narrative import say
 
 
-def what_this_run_shows(claims: list[Claim]) -> str:
-    """Markdown paragraphs, each ending with its claim's verdict tag."""
+def what_this_run_shows(claims: list[Claim], metrics: dict | None = None) -> list[str]:
+    """One sentence per claim (shown as bullet points), each ending with its verdict tag."""
     lines = [
         say(claims, "gcg-restores-purple",
             "GCG restored purple on the defended model: {measured}.",
@@ -34,4 +34,4 @@ def what_this_run_shows(claims: list[Claim]) -> str:
         say(claims, "ppl-filter-passes-clean", "The perplexity threshold passes clean prompts: {measured}.",
             "The perplexity threshold rejects too many clean prompts: {measured}."),
     ]
-    return "\n\n".join(lines)
+    return lines
