@@ -47,7 +47,7 @@ CHAPTERS: dict[str, ChapterInfo] = {c.slug: c for c in (
     ChapterInfo(3, "agreement-foundation", "Agreement-on-the-line for fine-tuned foundation models",
                 "ood-prediction", "2404.01542", "saxena2024agreement", "robustbook.chapters.agreement_foundation"),
     ChapterInfo(4, "purple-problem", "Jailbreak defenses and the purple problem",
-                "language-models", "2403.14725", "kim2024purple"),
+                "language-models", "2403.14725", "kim2024purple", "robustbook.chapters.purple_problem"),
     ChapterInfo(5, "echo-embeddings", "Repetition improves language model embeddings",
                 "language-models", "2402.15449", "springer2024echo", "robustbook.chapters.echo_embeddings"),
     ChapterInfo(6, "autoft", "AutoFT: learning an objective for robust fine-tuning",
