@@ -289,3 +289,23 @@ def test_sections_skipped_by_a_knob_or_preset_say_so_instead_of_failing():
     for fig in (plots.finetune_curves(result), plots.whole_sentence_cause(dataclasses.replace(result, cause=None))):
         assert "Not drawn in this run" in fig.axes[0].texts[0].get_text()
         plt.close(fig)
+
+
+def test_the_books_scale_sweep_table_and_the_sentence_drawn_from_it():
+    import dataclasses
+
+    from robustbook.chapters.echo_embeddings import plots
+    from robustbook.sweep import book_sweep
+    table = book_sweep("echo-embeddings")
+    assert set(table["status"]) == {"ok"} and set(table["param.preset"]) == {"cpu"}
+    gaps = plots.scale_gaps(table)
+    assert sorted(set(gaps["n_embd"])) == [32, 64, 128] and sorted(set(gaps["epochs"])) == [1, 2, 4]
+    assert gaps.groupby(["n_embd", "epochs"]).size().eq(2).all()  # two seeds per point
+    assert gaps["gap"].between(-1, 1).all()
+    result = chapter.run(chapter.Config(preset="smoke", minilm=False, mteb_check=False, ft_seeds=0), progress=False)
+    at_cpu = dataclasses.replace(result, settings=dataclasses.replace(result.settings, n_embd=64, epochs=2))
+    text = tables.scale_trend(at_cpu)
+    means = gaps[gaps["epochs"] == 2].groupby("n_embd")["gap"].mean()
+    assert f"({means[32]:.2f} → {means[128]:.2f})" in text  # the numbers are the table's
+    word = "narrows" if means[128] - means[32] < -0.02 else "widens" if means[128] - means[32] > 0.02 else "barely moves"
+    assert f"from n_embd 32 to 128 the gap {word}" in text

@@ -88,6 +88,44 @@ def finetune_curves(result: Result):
     return fig
 
 
+SWEEP_METRIC = "metric.scores.tiny GPT-2.{strategy}.mean.{task}.mean"
+
+
+def scale_gaps(table: pd.DataFrame) -> pd.DataFrame:
+    """From a sweep table of this chapter (``robustbook sweep echo-embeddings``): per run, the
+    classical-minus-echo score on each whole-sentence task and their mean (``gap``)."""
+    table = table[table["status"] == "ok"]
+    tasks = [t for t in experiments.TASKS if t not in experiments.EARLY_TASKS]
+    gaps = {t: table[SWEEP_METRIC.format(strategy="classical", task=t)] - table[SWEEP_METRIC.format(strategy="echo", task=t)]
+            for t in tasks}
+    out = table[["param.n_embd", "param.epochs", "param.seed"]].rename(columns=lambda c: c.removeprefix("param."))
+    return out.assign(**gaps, gap=sum(gaps.values()) / len(gaps)).reset_index(drop=True)
+
+
+def scale_sweep(result: Result):
+    """How echo's whole-sentence deficit moves with the tiny LM's width and training length, from
+    the sweep table shipped with the book (``robustbook.sweep.book_sweep("echo-embeddings")``, one
+    seed per run, two seeds per point; not this execution): classical minus echo, mean of the three
+    whole-sentence tasks (0 = no deficit). The ring marks this run's width and training length."""
+    from robustbook.sweep import book_sweep
+
+    gaps = scale_gaps(book_sweep("echo-embeddings"))
+    fig, axes = subplots(1, width=5.6, height=3.8)
+    ax = axes[0][0]
+    sns.pointplot(data=gaps, x="n_embd", y="gap", hue="epochs", errorbar=("pi", 100), dodge=0.3, ax=ax,
+                  palette="crest")
+    here = gaps[(gaps["n_embd"] == result.settings.n_embd) & (gaps["epochs"] == result.settings.epochs)]
+    if not here.empty:
+        widths = sorted(gaps["n_embd"].unique())
+        ax.scatter([widths.index(result.settings.n_embd)], [here["gap"].mean()], s=260, facecolor="none",
+                   edgecolor="k", lw=1.2, zorder=5, label="this run's setting")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(xlabel="tiny GPT-2 width (n_embd)", ylabel="classical − echo (mean of 3 tasks)",
+           title="Echo's whole-sentence deficit vs. model size")
+    ax.legend(title="epochs", fontsize="small")
+    return fig
+
+
 def _mean_pooled(result: Result) -> pd.DataFrame:
     data = result.scores[result.scores["pooling"] == "mean"]
     return data.assign(embedding=data["strategy"].map(LABELS))

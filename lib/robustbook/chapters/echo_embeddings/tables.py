@@ -47,3 +47,36 @@ def paper_mteb_table(result: Result) -> pd.DataFrame | str:
     if result.paper_mteb is None:
         return "(preset paper only)"
     return result.paper_mteb.pivot(index="task", columns="strategy", values="score")
+
+
+def scale_trend(result: Result) -> str:
+    """Markdown: how the classical-minus-echo gap of the book's sweep table moves from the smallest
+    to the largest width (at this run's training length) and from the shortest to the longest
+    training (at this run's width) — said from the table, whichever way it goes."""
+    from robustbook.chapters.echo_embeddings.plots import scale_gaps
+    from robustbook.sweep import book_sweep
+
+    gaps = scale_gaps(book_sweep("echo-embeddings"))
+    s = result.settings
+
+    def trend(rows: pd.DataFrame, knob: str, unit: str) -> str:
+        means = rows.groupby(knob)["gap"].mean()
+        if len(means) < 2:
+            return f"the sweep has one {knob} only at this setting"
+        lo, hi = means.index.min(), means.index.max()
+        change = means[hi] - means[lo]
+        word = "narrows" if change < -0.02 else "widens" if change > 0.02 else "barely moves"
+        return f"from {knob} {int(lo)} to {int(hi)}{unit} the gap {word} ({means[lo]:.2f} → {means[hi]:.2f})"
+
+    by_width = gaps[gaps["epochs"] == s.epochs]
+    by_epochs = gaps[gaps["n_embd"] == s.n_embd]
+    widths = trend(by_width, "n_embd", "") if not by_width.empty else f"the sweep has no run with {s.epochs} epochs"
+    lengths = trend(by_epochs, "epochs", "") if not by_epochs.empty else f"the sweep has no run of width {s.n_embd}"
+    means = gaps.groupby(["n_embd", "epochs"])["gap"].mean()
+    (w, e), smallest = means.idxmin(), means.min()
+    smallest = 0.0 if abs(smallest) < 0.005 else smallest
+    behind = int((means > 0.02).sum())
+    return (f"In the book's sweep (classical − echo, mean of the three whole-sentence tasks; 0 = no deficit): "
+            f"{widths}; {lengths}. The smallest deficit, {smallest:.2f}, is at width {int(w)} after {int(e)} "
+            f"epoch{'s' if e != 1 else ''}; echo is behind classical by more than 0.02 at {behind} of the "
+            f"{len(means)} settings.")
