@@ -43,6 +43,7 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
 	$(BIN)/python bench/bench_agreement.py
+	$(BIN)/python bench/bench_gcg.py
 
 lint: $(STAMP)
 	$(BIN)/pre-commit run --all-files
