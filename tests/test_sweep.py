@@ -46,7 +46,7 @@ def test_grid_axes_lists_and_inclusive_ranges():
         sweep.parse_grid(["seed=0,1", "seed=2..3"], parse_value)
 
 
-def test_expand_is_the_product_checked_before_any_cluster():
+def test_expand_is_the_product_checked_before_any_cluster(monkeypatch):
     runs = sweep.expand(CHAPTER, {"label_noise_rate": [0.2, 0.4], "seed": [0, 1, 2]}, {"preset": "smoke"})
     assert len(runs) == 6 and len({r.key for r in runs}) == 6
     assert runs[1].params == {"preset": "smoke", "label_noise_rate": 0.2, "seed": 1}  # last axis fastest
@@ -62,8 +62,12 @@ def test_expand_is_the_product_checked_before_any_cluster():
         sweep.expand(CHAPTER, {"seed": [0, 1]}, {"seed": 3})
     with pytest.raises(ValueError, match="results_path is set by the sweep"):
         sweep.expand(CHAPTER, {"seed": [0]}, {"results_path": "x.json"})
+    # all ten chapters are written: an unwritten one is made up for the check
+    from robustbook import chapters
+    monkeypatch.setitem(chapters.CHAPTERS, "unwritten", chapters.ChapterInfo(
+        11, "unwritten", "A chapter not written yet", "robust-training", "0000.00000", "none"))
     with pytest.raises(ValueError, match="not written yet"):
-        sweep.expand("purple-problem", {"seed": [0]})
+        sweep.expand("unwritten", {"seed": [0]})
 
 
 def test_bad_sweep_is_refused_before_anything_starts(tmp_path, capsys):
