@@ -63,7 +63,7 @@ def test_source_notebook_is_clean_tagged_cites_and_preregisters(root, info):
     cells = _cells(root, info)
     sources = ["".join(c["source"]) for c in cells]
     assert not any(c.get("outputs") or c.get("execution_count") for c in cells if c["cell_type"] == "code")
-    assert sources[0].startswith(f"# {info.number:02d} · ")
+    assert sources[0].splitlines()[0] == f"# {info.number:02d} · {info.title}", "the title is the registered one"
     assert any(f"{{cite}}`{info.bibkey}`" in s for c, s in zip(cells, sources) if c["cell_type"] == "markdown")
     last_code = [s for c, s in zip(cells, sources) if c["cell_type"] == "code"][-1]
     assert last_code.startswith("# NBVAL_CHECK_OUTPUT") and "claims_table" in last_code
