@@ -252,3 +252,20 @@ def test_lines_gap_is_the_mean_vertical_distance_at_the_given_points():
     x = norm.ppf(np.clip(ev.estimates.acc_id, 1e-4, 1 - 1e-4))
     assert ev.identity_gap() == pytest.approx(np.mean(np.abs(ev.estimates.agr_line(x) - x)))
     assert ev.line_gap() == pytest.approx(np.mean(np.abs(ev.estimates.agr_line(x) - ev.acc_line(x))))
+
+
+def test_plotting_rows_and_probit_axes():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from robustbook.shift import probit
+    from robustbook.shift.plotting import probit_axes, rows
+
+    frame = pd.DataFrame({"seed": [0, 0, 1], "shift": ["a", "b", "a"], "v": [1, 2, 3]})
+    assert rows(frame, seed=0, shift="a")["v"].tolist() == [1]
+    assert rows(frame, shift="a")["v"].tolist() == [1, 3] and len(rows(frame)) == 3
+    fig, ax = plt.subplots()
+    probit_axes(ax, 0.1, 0.9, np.array([0.05, 0.1, 0.5, 0.9, 0.98]))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["10", "50", "90"]
+    assert ax.get_ylim() == pytest.approx((probit(0.1), probit(0.9)))
+    plt.close(fig)

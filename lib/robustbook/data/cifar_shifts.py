@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from robustbook._checks import require
 from robustbook.data.cifar import CIFAR10_FOLDER, TEST_FILE, TRAIN_FILES
 
 CIFAR10_1_FOLDER = "CIFAR-10.1"
@@ -31,6 +32,21 @@ CIFAR10_C_CORRUPTIONS = (
     "gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "defocus_blur", "glass_blur",
     "motion_blur", "zoom_blur", "gaussian_blur", "snow", "frost", "fog", "spatter", "brightness",
     "contrast", "saturate", "elastic_transform", "pixelate", "jpeg_compression")
+
+
+def check_corruption_list(corruptions) -> None:
+    """A chapter's ``corruptions`` knob: a non-empty list of CIFAR-10-C corruption names."""
+    unknown = [c for c in corruptions if c not in CIFAR10_C_CORRUPTIONS]
+    require(len(corruptions) >= 1 and not unknown, f"corruptions must be a non-empty list of "
+            f"{', '.join(CIFAR10_C_CORRUPTIONS)}; unknown: {unknown}")
+
+
+def check_severity_list(severities) -> None:
+    """A chapter's ``severities`` knob: a non-empty list of integers in 1..5."""
+    require(len(severities) >= 1 and all(s in CIFAR10_C_SEVERITIES for s in severities),
+            f"severities must be a non-empty list of integers in 1..5, got {list(severities)}")
+
+
 SOURCES = {
     CIFAR10_FOLDER: "cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html",
     CIFAR10_1_FOLDER: "the datasets/ folder of https://github.com/modestyachts/CIFAR-10.1",

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from robustbook.data.wilds_loaders import read_metadata, wilds_root
+
 IWILDCAM_DIR = "iwildcam_v2.0"
 SPLITS = ("train", "id_val", "id_test", "val", "test")
 COLUMNS = ("", "split", "location_remapped", "filename", "y", "datetime")
@@ -24,21 +26,8 @@ COLUMNS = ("", "split", "location_remapped", "filename", "y", "datetime")
 
 def check_iwildcam(data_dir: str | Path | None) -> Path:
     """The dataset folder, or FileNotFoundError naming what is missing and where it goes."""
-    if data_dir is None:
-        raise FileNotFoundError(f"preset paper needs data_dir: a folder holding {IWILDCAM_DIR}/ "
-                                "(metadata.csv and train/, as downloaded by the wilds package)")
-    root = Path(data_dir) / IWILDCAM_DIR
-    for need in ("metadata.csv", "train"):
-        if not (root / need).exists():
-            raise FileNotFoundError(f"missing {root / need}: put the WILDS iWildCam v2.0 dataset "
-                                    f"({IWILDCAM_DIR}/metadata.csv, {IWILDCAM_DIR}/train/) under "
-                                    f"data_dir={data_dir}")
-    return root
-
-
-def read_metadata(root: Path) -> list[dict]:
-    with open(root / "metadata.csv", newline="") as f:
-        return list(csv.DictReader(f))
+    return wilds_root(data_dir, IWILDCAM_DIR, "iWildCam v2.0", ("metadata.csv", "train/"),
+                      required=("metadata.csv", "train"))
 
 
 def balanced_subset(labels: np.ndarray, n: int, seed: int) -> np.ndarray:

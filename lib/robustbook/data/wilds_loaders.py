@@ -31,22 +31,32 @@ def patch_path(row: dict) -> str:
             f"_x_{int(row['x_coord'])}_y_{int(row['y_coord'])}.png")
 
 
-def check_camelyon17(data_dir: str | Path | None) -> Path:
-    """The dataset folder, or FileNotFoundError naming what is missing and where it goes."""
+def wilds_root(data_dir: str | Path | None, folder: str, dataset: str, layout: tuple[str, ...],
+               required: tuple[str, ...] = ("metadata.csv",)) -> Path:
+    """``data_dir/folder`` of a WILDS dataset in the layout the ``wilds`` package downloads, or
+    FileNotFoundError naming what is missing and where it goes. ``layout``: the entries the error
+    lists (e.g. "metadata.csv", "patches/"); ``required``: the ones checked here."""
+    listed = " and ".join(layout)
     if data_dir is None:
-        raise FileNotFoundError(f"preset paper needs data_dir: a folder holding {CAMELYON_DIR}/ "
-                                "(metadata.csv and patches/, as downloaded by the wilds package)")
-    root = Path(data_dir) / CAMELYON_DIR
-    if not (root / "metadata.csv").is_file():
-        raise FileNotFoundError(f"missing {root / 'metadata.csv'}: put the WILDS Camelyon17 "
-                                f"v1.0 dataset ({CAMELYON_DIR}/metadata.csv, {CAMELYON_DIR}/patches/) "
-                                f"under data_dir={data_dir}")
+        raise FileNotFoundError(f"preset paper needs data_dir: a folder holding {folder}/ "
+                                f"({listed}, as downloaded by the wilds package)")
+    root = Path(data_dir) / folder
+    for need in required:
+        if not (root / need).exists():
+            raise FileNotFoundError(f"missing {root / need}: put the WILDS {dataset} dataset "
+                                    f"({', '.join(f'{folder}/{e}' for e in layout)}) under data_dir={data_dir}")
     return root
 
 
-def _read_rows(root: Path) -> list[dict]:
+def read_metadata(root: Path) -> list[dict]:
+    """The rows of a WILDS dataset's ``metadata.csv``."""
     with open(root / "metadata.csv", newline="") as f:
         return list(csv.DictReader(f))
+
+
+def check_camelyon17(data_dir: str | Path | None) -> Path:
+    """The dataset folder, or FileNotFoundError naming what is missing and where it goes."""
+    return wilds_root(data_dir, CAMELYON_DIR, "Camelyon17 v1.0", ("metadata.csv", "patches/"))
 
 
 def _load(root: Path, rows: list[dict]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -65,7 +75,7 @@ def load_camelyon17_shift(data_dir: str | Path | None, *, max_per_domain: int | 
     if max_per_domain is not None:
         check_int("max_per_domain", max_per_domain)
     root = check_camelyon17(data_dir)
-    rows = _read_rows(root)
+    rows = read_metadata(root)
     source = [r for r in rows if int(r["center"]) in SOURCE_CENTERS]
     target = [r for r in rows if int(r["center"]) == TARGET_CENTER]
     if not source or not target:

@@ -14,7 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from robustbook.book.config import ChapterConfig, CommonSettings, require, require_positive_ints
-from robustbook.data.cifar_shifts import CIFAR10_C_CORRUPTIONS, check_files, required_files
+from robustbook.data.cifar_shifts import (
+    CIFAR10_C_CORRUPTIONS,
+    check_corruption_list,
+    check_files,
+    check_severity_list,
+    required_files,
+)
 from robustbook.models.open_clip_weights import check_open_clip_weights
 
 CPU_CORRUPTIONS = ("gaussian_noise", "impulse_noise", "defocus_blur", "elastic_transform", "snow")
@@ -107,12 +113,9 @@ class Config(ChapterConfig):
         require(2 <= self.pretrain_classes <= 10,
                 f"pretrain_classes must be in [2, 10], got {self.pretrain_classes}")
         if self.corruptions is not None:
-            unknown = [c for c in self.corruptions if c not in CIFAR10_C_CORRUPTIONS]
-            require(len(self.corruptions) >= 1 and not unknown, f"corruptions must be a non-empty "
-                    f"list of {', '.join(CIFAR10_C_CORRUPTIONS)}; unknown: {unknown}")
+            check_corruption_list(self.corruptions)
         if self.severities is not None:
-            require(len(self.severities) >= 1 and all(s in (1, 2, 3, 4, 5) for s in self.severities),
-                    f"severities must be a non-empty list of integers in 1..5, got {list(self.severities)}")
+            check_severity_list(self.severities)
 
     def resolve(self) -> Settings:
         """Every ``None`` knob from the preset; min_epochs <= max_epochs after filling."""

@@ -14,6 +14,7 @@ from robustbook.chapters.agreement_foundation.experiments import ENSEMBLE_LABELS
 from robustbook.chapters.agreement_foundation.result import Result
 from robustbook.chapters.agreement_foundation.tables import per_seed
 from robustbook.shift import METHOD_LABELS, METHODS, probit
+from robustbook.shift.plotting import probit_axes, rows
 
 COLORS = colors_for([*ENSEMBLES, "accuracy", "agreement"])
 METHOD_COLORS = colors_for(list(METHODS))
@@ -29,27 +30,12 @@ def default_shift(result: Result) -> str:
     return wanted if wanted in names else names[0]
 
 
-def _select(frame: pd.DataFrame, **where) -> pd.DataFrame:
-    mask = np.ones(len(frame), dtype=bool)
-    for column, value in where.items():
-        mask &= (frame[column] == value).to_numpy()
-    return frame[mask]
-
-
-def _probit_axes(ax, lo: float, hi: float) -> None:
-    ticks = TICKS[(TICKS >= lo) & (TICKS <= hi)]
-    ax.set_xticks(probit(ticks), [f"{100 * t:g}" for t in ticks])
-    ax.set_yticks(probit(ticks), [f"{100 * t:g}" for t in ticks])
-    ax.set_xlim(probit(lo), probit(hi))
-    ax.set_ylim(probit(lo), probit(hi))
-
-
 def lines_panel(ax, result: Result, ensemble: str, shift: str, seed: int) -> None:
     """Probit ID vs OOD: models' accuracy (dots), pairs' agreement (small dots), both fitted
     lines, and y = x."""
     sel = dict(ensemble=ensemble, shift=shift, seed=seed)
-    models, pairs = _select(result.models, **sel), _select(result.pairs, **sel)
-    line = _select(result.lines, **sel).iloc[0]
+    models, pairs = rows(result.models, **sel), rows(result.pairs, **sel)
+    line = rows(result.lines, **sel).iloc[0]
     ax.scatter(probit(pairs["agr_id"]), probit(pairs["agr_ood"]), s=6, alpha=0.35,
                color=COLORS["agreement"], label="agreement (pairs)")
     ax.scatter(probit(models["acc_id"]), probit(models["acc_ood"]), s=22, edgecolor="k", lw=0.4,
@@ -62,7 +48,7 @@ def lines_panel(ax, result: Result, ensemble: str, shift: str, seed: int) -> Non
                 label=f"agr. line: {line.agr_slope:.2f}x{line.agr_bias:+.2f}, R² {line.agr_r2:.2f}")
     ax.plot(x, x, color="0.5", lw=0.8, ls=":", label="y = x")
     lo = max(0.03, min(models[["acc_id", "acc_ood"]].min().min(), pairs[["agr_id", "agr_ood"]].min().min()) - 0.03)
-    _probit_axes(ax, lo, 0.99)
+    probit_axes(ax, lo, 0.99, TICKS)
     ax.set(xlabel="ID accuracy / agreement (%, probit scale)",
            ylabel="OOD accuracy / agreement (%, probit scale)", title=ENSEMBLE_LABELS[ensemble])
     ax.legend(fontsize="x-small", loc="upper left")
@@ -139,7 +125,7 @@ def explore(result: Result, ensemble: str, corruption: str, severity: int, seed:
     shift = f"{corruption}-{severity}"
     fig, axes = subplots(2, width=4.8, height=4.2)
     lines_panel(axes[0][0], result, ensemble, shift, seed)
-    err = _select(result.errors, ensemble=ensemble, shift=shift, seed=seed)
+    err = rows(result.errors, ensemble=ensemble, shift=shift, seed=seed)
     sns.barplot(data=err.assign(Method=err["method"].map(METHOD_LABELS)), x="mae", y="Method",
                 hue="Method", palette={METHOD_LABELS[k]: METHOD_COLORS[k] for k in METHODS},
                 order=[METHOD_LABELS[k] for k in METHODS], ax=axes[0][1], legend=False)
@@ -157,7 +143,7 @@ def cross_backbone(result: Result, seed: int | None = None):
     if result.cross is None or result.cross.empty:
         return not_drawn("the mixed-backbone ensemble runs with the digits backbones only (cross_models > 0)")
     seed = result.settings.seeds[0] if seed is None else seed
-    models, lines = _select(result.cross_models, seed=seed), _select(result.cross, seed=seed)
+    models, lines = rows(result.cross_models, seed=seed), rows(result.cross, seed=seed)
     fig, axes = subplots(2, width=5.0, height=4.4)
     ax = axes[0][0]
     backbones = list(dict.fromkeys(models["backbone"]))
@@ -173,7 +159,7 @@ def cross_backbone(result: Result, seed: int | None = None):
             ax.plot(x, line.agr_slope * x + line.agr_bias, color=COLORS["agreement"], lw=0.8, ls="--",
                     label="agreement lines" if i == 0 else None)
     ax.plot(x, x, color="0.5", lw=0.8, ls=":", label="y = x")
-    _probit_axes(ax, max(0.05, float(models[["acc_id", "acc_ood"]].min().min()) - 0.03), 0.99)
+    probit_axes(ax, max(0.05, float(models[["acc_id", "acc_ood"]].min().min()) - 0.03), 0.99, TICKS)
     ax.set(xlabel="ID accuracy (%, probit scale)", ylabel="OOD accuracy (%, probit scale)",
            title=f"Four backbones, every shift, seed {seed}")
     ax.legend(fontsize="x-small", loc="upper left")

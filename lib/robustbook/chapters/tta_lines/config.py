@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from robustbook.book.config import ChapterConfig, CommonSettings, require, require_positive_ints
-from robustbook.data.cifar_shifts import CIFAR10_C_CORRUPTIONS
+from robustbook.data.cifar_shifts import CIFAR10_C_CORRUPTIONS, check_corruption_list, check_severity_list
 
 TUNING_SEEDS = (100, 101, 102, 103, 104)  # thresholds and the focus shift were chosen on these
 CPU_ZOO = ("mlp-16-1", "mlp-32-1", "mlp-64-1", "mlp-128-1", "mlp-32-2", "mlp-64-2", "cnn-4-1",
@@ -121,12 +121,9 @@ class Config(ChapterConfig):
         require(self.image_size is None or 8 <= self.image_size <= 32,
                 f"image_size must be in [8, 32], got {self.image_size}")
         if self.corruptions is not None:
-            unknown = [c for c in self.corruptions if c not in CIFAR10_C_CORRUPTIONS]
-            require(len(self.corruptions) >= 1 and not unknown, f"corruptions must be a non-empty "
-                    f"list of {', '.join(CIFAR10_C_CORRUPTIONS)}; unknown: {unknown}")
+            check_corruption_list(self.corruptions)
         if self.severities is not None:
-            require(len(self.severities) >= 1 and all(s in (1, 2, 3, 4, 5) for s in self.severities),
-                    f"severities must be a non-empty list of integers in 1..5, got {list(self.severities)}")
+            check_severity_list(self.severities)
         if self.methods is not None:
             unknown = [m for m in self.methods if m not in METHODS]
             require(len(self.methods) >= 1 and not unknown,

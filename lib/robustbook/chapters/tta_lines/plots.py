@@ -11,6 +11,7 @@ import seaborn as sns
 from robustbook.book.plotting import colors_for, subplots
 from robustbook.chapters.tta_lines.result import Result
 from robustbook.shift import probit
+from robustbook.shift.plotting import probit_axes, rows
 from robustbook.tta import METHOD_LABELS
 
 ALL_METHODS = ("plain", "bn_adapt", "tent", "eta")
@@ -22,31 +23,16 @@ def methods(result: Result) -> list[str]:
     return ["plain", *result.settings.methods]
 
 
-def select(frame: pd.DataFrame, **where) -> pd.DataFrame:
-    mask = np.ones(len(frame), dtype=bool)
-    for column, value in where.items():
-        mask &= (frame[column] == value).to_numpy()
-    return frame[mask]
-
-
-def _probit_axes(ax, lo: float, hi: float) -> None:
-    ticks = TICKS[(TICKS >= lo) & (TICKS <= hi)]
-    for setter in (ax.set_xticks, ax.set_yticks):
-        setter(probit(ticks), [f"{100 * t:g}" for t in ticks])
-    ax.set_xlim(probit(lo), probit(hi))
-    ax.set_ylim(probit(lo), probit(hi))
-
-
 def lines_panel(ax, result: Result, shift: str, method: str, seed: int, kind: str) -> None:
     """Probit ID vs OOD of every model's accuracy (kind "acc") or every pair's agreement ("agr"),
     the fitted line, its R², and y = x."""
     sel = dict(shift=shift, method=method, seed=seed)
-    line = select(result.lines, **sel).iloc[0]
+    line = rows(result.lines, **sel).iloc[0]
     if kind == "acc":
-        data = select(result.models, **sel)
+        data = rows(result.models, **sel)
         x, y, label = data["acc_id"], data["acc_ood"], "accuracy"
     else:
-        data = select(result.pairs, **sel)
+        data = rows(result.pairs, **sel)
         x, y, label = data["agr_id"], data["agr_ood"], "agreement"
     ax.scatter(probit(x), probit(y), s=14 if kind == "acc" else 5, alpha=0.8 if kind == "acc" else 0.3,
                color=COLORS[label], edgecolor="k" if kind == "acc" else None, lw=0.3)
@@ -55,7 +41,7 @@ def lines_panel(ax, result: Result, shift: str, method: str, seed: int, kind: st
     if not np.isnan(slope):
         ax.plot(grid, slope * grid + bias, color=COLORS[label], lw=2, label=f"fit, R² {r2:.2f}")
     ax.plot(grid, grid, ls=":", color="grey", lw=1, label="y = x")
-    _probit_axes(ax, 0.02, 0.995)
+    probit_axes(ax, 0.02, 0.995, TICKS)
     ax.set_title(f"{METHOD_LABELS[method]}: {label}")
     ax.set_xlabel(f"ID {label} (%, probit scale)")
     ax.set_ylabel(f"OOD {label} (%, probit scale)")
@@ -109,7 +95,7 @@ def feature_stats(result: Result):
         ax.set_ylabel("share of variance" if col != "offset" else "in ID within-class std")
         ax.tick_params(axis="x", rotation=30)
     ax = axes[0, 3]
-    emp = select(result.lines, shift=result.settings.focus_shift).set_index(["seed", "method"])["acc_slope"]
+    emp = rows(result.lines, shift=result.settings.focus_shift).set_index(["seed", "method"])["acc_slope"]
     theory = result.features.groupby(["seed", "method"])["slope"].median()
     both = pd.DataFrame({"theory": theory, "empirical": emp.reindex(theory.index)}).reset_index()
     for m in methods(result):
@@ -145,7 +131,7 @@ def selection(result: Result, seed: int | None = None):
     """TENT learning rate vs. the zoo's mean OOD accuracy: true (needs labels) and estimated
     (ALine-S, ALine-D, average confidence), per selection shift; stars mark each one's choice."""
     seed = result.settings.seeds[0] if seed is None else seed
-    sel = select(result.selection, seed=seed)
+    sel = rows(result.selection, seed=seed)
     shifts = list(dict.fromkeys(sel["shift"]))
     fig, axes = subplots(len(shifts), 1, width=3.8, height=3.4)
     curves = {"true": ("true (OOD labels)", "k"), "est_aline_s": ("ALine-S", COLORS["tent"]),
