@@ -248,3 +248,15 @@ def test_a_refused_seed_counts_as_failing_and_is_shown():
     m = _metrics(refused_seed=2)
     m["mae"]["random_head"]["aline_d"][3] = None
     assert judge_claims(m)[3].seeds == (3, 5) and not judge_claims(m)[3].holds
+
+
+def test_the_mixed_ensemble_sentence_contrasts_with_one_backbone_only_when_that_verdict_differs():
+    from robustbook.chapters.agreement_foundation.narrative import what_this_run_shows
+
+    def sentence(naive_holds: bool) -> str:
+        claims = [dataclasses.replace(c, holds=naive_holds) if c.id == "aline-beats-naive" else
+                  dataclasses.replace(c, holds=True if c.kind == "finding" else c.holds)
+                  for c in judge_claims({**_metrics(), "cross": _cross()})]
+        return next(s for s in what_this_run_shows(claims, {"aline_refusals": {}}) if "mixed ensemble" in s)
+    assert "unlike on the single-backbone random heads" in sentence(False)
+    assert "unlike" not in sentence(True)
