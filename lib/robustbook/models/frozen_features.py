@@ -5,6 +5,9 @@ set and one feature set per distribution shift, all from one frozen encoder.
   first ``pretrain_classes`` classes only (a different task from the 10-class probe task), then
   frozen; its hidden layer is the feature map. Shifts: the test digits corrupted with
   ``imagecorruptions`` (``robustbook.data.digit_shifts``).
+* :func:`text_pool` / :func:`text_features` (CPU scale, language): a frozen pretrained text
+  encoder (all-MiniLM-L6-v2, shipped in a pip package) on the topic task of
+  ``robustbook.data.text_topics``, embedded once; each seed draws its own training subset.
 * :func:`clip_features` (paper scale): a frozen OpenCLIP image encoder (loaded by the caller with
   ``robustbook.models.clip_features.load_open_clip``) on CIFAR-10 (ID), CIFAR-10.1 and CIFAR-10-C.
 Features are standardised with the training set's mean and std (:func:`standardize`).
@@ -12,7 +15,7 @@ Features are standardised with the training set's mean and std (:func:`standardi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +34,7 @@ from robustbook.data.digit_shifts import (
     shift_name,
     split_digits,
 )
+from robustbook.data.text_topics import SHIFT_KINDS, render, sample_posts, shifted_texts, topic_names
 from robustbook.models.clip_features import encode_images
 from robustbook.models.small import MLP
 from robustbook.train import fit
@@ -140,3 +144,53 @@ def clip_features(model: nn.Module, data_dir: str | Path, *, corruptions: Sequen
     z_tr, z_te, *z_shift = standardize(*encoded)
     shifts = {name: (z, labels[name]) for name, z in zip(loaders, z_shift)}
     return FeatureSet(z_tr, y_tr, z_te, y_te, shifts, info)
+
+
+@dataclass(frozen=True)
+class TextPool:
+    """Frozen-encoder embeddings of the text topic task (raw, not standardised): a training pool,
+    a test pool, and the same test posts under each shift (``shift_info[name]`` = (kind, severity;
+    0 for the one-level style shift))."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    shifts: dict[str, torch.Tensor]
+    shift_info: dict[str, tuple[str, int]]
+    n_classes: int
+
+
+def text_pool(encode: Callable[[list[str]], torch.Tensor], *, n_train: int, n_test: int,
+              severities: Sequence[int], seed: int, n_topics: int = 6) -> TextPool:
+    """Posts drawn with ``seed`` (``n_train`` for training, ``n_test`` for testing), the test posts
+    re-rendered under every shift of ``robustbook.data.text_topics`` (vocabulary and typos at each
+    of ``severities``, style once), and everything passed through ``encode`` (texts -> (N, d))."""
+    check_int("n_train", n_train, minimum=2)
+    check_int("n_test", n_test)
+    names = topic_names(n_topics)
+    require(len(severities) > 0 and all(isinstance(v, int) and 1 <= v <= 5 for v in severities),
+            f"severities must be a non-empty list of integers in 1..5, got {severities!r}")
+    rng = np.random.default_rng(seed)
+    train, test = sample_posts(n_train, rng, n_topics), sample_posts(n_test, rng, n_topics)
+    texts, info = {}, {}
+    for kind in SHIFT_KINDS:
+        for severity in (0,) if kind == "style" else severities:
+            name = kind if kind == "style" else shift_name(kind, severity)
+            texts[name], info[name] = shifted_texts(test, kind, max(severity, 1), rng), (kind, severity)
+    return TextPool(encode([render(p) for p in train]), torch.tensor([p.topic for p in train]),
+                    encode([render(p) for p in test]), torch.tensor([p.topic for p in test]),
+                    {name: encode(t) for name, t in texts.items()}, info, len(names))
+
+
+def text_features(pool: TextPool, *, train_fraction: float, seed: int) -> FeatureSet:
+    """One seed's view of ``pool``: a random ``train_fraction`` of the training posts (drawn with
+    ``seed``), every test set, all standardised with that training subset's statistics."""
+    check_number("train_fraction", train_fraction, low=0, high=1, low_open=True)
+    n = len(pool.y_train)
+    keep = max(2, round(train_fraction * n))
+    idx = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:keep].sort().values
+    x_tr, x_id, *x_shift = standardize(pool.x_train[idx], pool.x_test, *pool.shifts.values())
+    shifts = {name: (x, pool.y_test) for name, x in zip(pool.shifts, x_shift)}
+    return FeatureSet(x_tr, pool.y_train[idx], x_id, pool.y_test, shifts, dict(pool.shift_info),
+                      n_classes=pool.n_classes)

@@ -5,7 +5,9 @@ and the explorer in ``plots``. The capabilities live in ``robustbook.shift`` (ag
 lines, ALine-S/-D, baselines, the estimator battery), ``robustbook.ensembles`` (batched training,
 one-source-of-randomness ensembles), ``robustbook.models.frozen_features`` and
 ``robustbook.data.digit_shifts`` (frozen features and shifted sets), and
-``robustbook.models.open_clip_weights`` (the paper preset's offline weights check).
+``robustbook.models.open_clip_weights`` (the paper preset's offline weights check); the language
+version's task in ``robustbook.data.text_topics`` and its MiniLM features in
+``robustbook.models.frozen_features.text_pool``.
 """
 
 from __future__ import annotations
@@ -39,11 +41,16 @@ def run(config: Config, progress: bool | None = None) -> Result:
     shared = None
     if s.backbone == "open_clip":  # data and weights were checked by start (Config.require_data)
         shared = paper_features(s, ctx.device)
-    tables: dict[str, list[dict]] = {"models": [], "lines": [], "pairs": [], "errors": [], "cross": [],
-                                     "cross_models": []}
+    names = ("models", "lines", "pairs", "errors", "cross", "cross_models",
+             *(f"text_{n}" for n in experiments.TEXT_TABLES))
+    tables: dict[str, list[dict]] = {name: [] for name in names}
+    text = experiments.minilm_pool(s, ctx.device) if s.text_models else None
     for seed in s.seeds:
         feats = shared if shared is not None else experiments.cpu_features(s, seed)
-        for name, rows in experiments.run_seed(s, feats, seed, ctx.device).items():
+        parts = experiments.run_seed(s, feats, seed, ctx.device)
+        if text is not None:
+            parts.update(experiments.text_run_seed(s, text, seed, ctx.device))
+        for name, rows in parts.items():
             tables[name] += rows
     frames = {name: pd.DataFrame(rows) for name, rows in tables.items()}
     result = Result(settings=s, **frames, speed=experiments.speed_check(s, s.seed))

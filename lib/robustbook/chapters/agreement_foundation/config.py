@@ -7,6 +7,10 @@ lengths) and the claims' thresholds were chosen on tuning seeds 100-104, never o
 seeds 0-4. Preset ``paper``: OpenCLIP ViT-B/32 (LAION-2B) linear probes on CIFAR-10, evaluated on
 CIFAR-10.1 and CIFAR-10-C (Saxena et al., 2024, Sec. 4); the probe hyperparameters there are ours
 (the paper's brief gives none) and have not been run at that scale here.
+
+The language version (``text_models`` > 0; cpu and smoke) puts the same linear heads, with the
+same hyperparameters, on frozen all-MiniLM-L6-v2 embeddings of a topic-classification task whose
+test posts are re-rendered under vocabulary, style and typo shifts (``robustbook.data.text_topics``).
 """
 
 from __future__ import annotations
@@ -48,18 +52,23 @@ class Settings(CommonSettings):
     clip_model: str
     clip_pretrained: str | None
     cross_models: int
+    text_models: int
+    text_train: int
+    text_test: int
 
 
 _CPU = dict(backbone="digits-mlp", n_seeds=5, n_models=24, min_epochs=1, max_epochs=16, lr=0.005,
             batch_size=32, head_init_scale=3.0, subset_fraction=0.1, corruptions=CPU_CORRUPTIONS,
-            severities=(1, 3, 5), n_train=None, cross_models=12)
+            severities=(1, 3, 5), n_train=None, cross_models=12, text_models=24, text_train=1000,
+            text_test=300)
 PRESETS: dict[str, dict] = {
-    "smoke": {**_CPU, "n_seeds": 1, "n_models": 6, "max_epochs": 3, "cross_models": 3,
+    "smoke": {**_CPU, "n_seeds": 1, "n_models": 6, "max_epochs": 3, "cross_models": 3, "text_models": 6,
+              "text_train": 200, "text_test": 100,
               "corruptions": ("gaussian_noise", "defocus_blur"), "severities": (3,)},
     "cpu": _CPU,
     "paper": {**_CPU, "backbone": "open_clip", "n_seeds": 3, "batch_size": 256, "max_epochs": 10,
               "head_init_scale": 1.0, "corruptions": CIFAR10_C_CORRUPTIONS, "severities": (1, 2, 3, 4, 5),
-              "cross_models": 0},
+              "cross_models": 0, "text_models": 0},
 }
 
 
@@ -86,6 +95,9 @@ class Config(ChapterConfig):
     clip_model: str = "ViT-B-32"           # paper: open_clip model name
     clip_pretrained: str = "laion2b_s34b_b79k"  # paper: open_clip tag (in the local cache) or weights file path
     cross_models: int | None = None        # cpu: random-head fine-tunes per backbone in the mixed-backbone ensemble (12; 0 skips)
+    text_models: int | None = None         # language version (MiniLM, shifted text): heads per ensemble (cpu 24; 0 skips)
+    text_train: int | None = None          # language version: training posts in the pool (1000; each seed uses 80%)
+    text_test: int | None = None           # language version: test posts, re-rendered under each text shift (300)
 
     def require_data(self) -> None:
         """Paper preset: the CIFAR-10 / -10.1 / -10-C files and the open_clip weights must be local
@@ -101,6 +113,12 @@ class Config(ChapterConfig):
         require(self.cross_models is None or (isinstance(self.cross_models, int) and
                                               (self.cross_models == 0 or self.cross_models >= 3)),
                 f"cross_models must be 0 or an integer >= 3, got {self.cross_models!r}")
+        require(self.text_models is None or (isinstance(self.text_models, int) and
+                                             (self.text_models == 0 or self.text_models >= 3)),
+                f"text_models must be 0 or an integer >= 3, got {self.text_models!r}")
+        require_positive_ints(self, "text_test")
+        require(self.text_train is None or (isinstance(self.text_train, int) and self.text_train >= 10),
+                f"text_train must be an integer >= 10, got {self.text_train!r}")
         require(self.n_models is None or (isinstance(self.n_models, int) and self.n_models >= 3),
                 f"n_models must be an integer >= 3 (ALine-D needs three models), got {self.n_models!r}")
         require(self.min_epochs is None or self.max_epochs is None or self.min_epochs <= self.max_epochs,

@@ -31,7 +31,7 @@ from robustbook.ensembles import (
     time_batched_vs_looped,
     train_batched,
 )
-from robustbook.models.frozen_features import FeatureSet, digits_features
+from robustbook.models.frozen_features import FeatureSet, TextPool, digits_features, text_features, text_pool
 
 ENSEMBLES = RANDOMNESS_SOURCES
 ENSEMBLE_LABELS = {"random_head": "random head init", "data_order": "data order",
@@ -162,6 +162,38 @@ def cross_backbone(s: Settings, zoo: dict[str, FeatureSet], seed: int, device: t
         rows["cross_models"] += [{**where, "backbone": b, "acc_id": ev.estimates.acc_id[i], "acc_ood": ev.acc_ood[i]}
                                  for i, b in enumerate(names)]
     return rows
+
+
+# The language version: the same three ensembles on frozen all-MiniLM-L6-v2 embeddings of a topic
+# task with text shifts. The pool is embedded once per run (MiniLM is frozen and deterministic);
+# each seed draws its own training subset, heads, orders and data subsets.
+TEXT_TRAIN_FRACTION = 0.8
+TEXT_TABLES = ("models", "lines", "pairs", "errors")
+
+
+def minilm_pool(s: Settings, device: torch.device) -> TextPool:
+    """The text task's pool for this run (posts drawn from the run's first seed), embedded by the
+    packaged all-MiniLM-L6-v2 (mean over tokens)."""
+    from robustbook.embeddings.bidirectional import load_minilm, sentence_embeddings
+
+    model, tokenizer = load_minilm()
+    model = model.to(device)
+    return text_pool(lambda texts: sentence_embeddings(model, tokenizer, texts), n_train=s.text_train,
+                     n_test=s.text_test, severities=s.severities, seed=derive_seed(s.seed, "text-pool"))
+
+
+def text_run_seed(s: Settings, pool: TextPool, seed: int, device: torch.device) -> dict[str, list[dict]]:
+    """The three ensembles of ``s.text_models`` heads on one seed's view of the text pool: rows of
+    the ``text_models``, ``text_lines``, ``text_pairs`` and ``text_errors`` tables."""
+    feats = text_features(pool, train_fraction=TEXT_TRAIN_FRACTION, seed=derive_seed(seed, "text-split"))
+    sub = dataclasses.replace(s, n_models=s.text_models)
+    template, params, epochs = train_heads(sub, feats, derive_seed(seed, "text"), device)
+    tables: dict[str, list[dict]] = {f"text_{n}": [] for n in TEXT_TABLES}
+    for ensemble in ENSEMBLES:
+        rows = evaluate_ensemble(template, params[ensemble], feats, epochs, {"seed": seed, "ensemble": ensemble})
+        for name, part in rows.items():
+            tables[f"text_{name}"] += part
+    return tables
 
 
 def speed_check(s: Settings, seed: int, epochs: int = 2, n_train: int = 1198,

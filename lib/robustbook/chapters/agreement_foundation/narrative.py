@@ -59,5 +59,30 @@ def what_this_run_shows(claims: list[Claim], metrics: dict) -> list[str]:
                "On that mixed ensemble ALine-D does not beat naive agreement clearly ({measured}).",
                contrast=_single_backbone_contrast(claims))]
           if any(c.id == "agl-across-backbones" for c in claims) else []),
+        *(_text(claims) if any(c.id == "text-agl-random-heads" for c in claims) else []),
         _refusals(metrics),
+    ]
+
+
+def _text(claims: list[Claim]) -> list[str]:
+    """The language version's sentences (frozen MiniLM on shifted topic posts)."""
+    return [
+        say(claims, "text-agl-random-heads",
+            "**On text, with a real pretrained encoder, the ordering is the same**: heads on frozen MiniLM "
+            "embeddings keep agreement on the line only when the randomness is in the head's initialisation "
+            "({measured}).",
+            "On text, with frozen MiniLM embeddings, random heads' agreement line is **not** clearly closer to "
+            "their accuracy line than the other ensembles' ({measured})."),
+        say(claims, "text-no-agl-other-sources",
+            "The data-order and data-subset ensembles on text show the failure mode: agreement nearer y = x "
+            "than accuracy ({measured}).",
+            "On text, the data-order and data-subset ensembles do not both show the failure mode ({measured})."),
+        say(claims, "text-randomness-source",
+            "ALine-D on text is far more accurate for random heads than for the other two ensembles, the "
+            "ordering of the paper's SQuAD-Shifts and SNLI results ({measured}).",
+            "ALine-D on text is **not** clearly more accurate for random heads than for the other two "
+            "ensembles ({measured})."),
+        say(claims, "text-aline-beats-confidence",
+            "On text ALine also beats ATC, AC and DOC ({measured}).",
+            "On text ALine does **not** beat every confidence baseline ({measured})."),
     ]

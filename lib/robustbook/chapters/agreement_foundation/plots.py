@@ -54,14 +54,43 @@ def lines_panel(ax, result: Result, ensemble: str, shift: str, seed: int) -> Non
     ax.legend(fontsize="x-small", loc="upper left")
 
 
-def agreement_lines(result: Result, shift: str | None = None, seed: int | None = None):
-    """One panel per ensemble: accuracy and agreement on the probit scale with both lines."""
-    shift = shift or default_shift(result)
+def _three_panels(result: Result, shift: str, seed: int | None, title: str):
     seed = result.settings.seeds[0] if seed is None else seed
     fig, axes = subplots(3, width=4.6, height=4.4)
     for ax, ensemble in zip(axes[0], ENSEMBLES):
         lines_panel(ax, result, ensemble, shift, seed)
-    fig.suptitle(f"Shift {shift}, seed {seed}: does agreement follow the accuracy line?")
+    fig.suptitle(f"{title}shift {shift}, seed {seed}: does agreement follow the accuracy line?")
+    return fig
+
+
+def agreement_lines(result: Result, shift: str | None = None, seed: int | None = None):
+    """One panel per ensemble: accuracy and agreement on the probit scale with both lines."""
+    return _three_panels(result, shift or default_shift(result), seed, "")
+
+
+TEXT_SHIFT = "vocabulary"  # the language version's figure: the strongest vocabulary shift
+
+
+def text_lines(result: Result, shift: str | None = None, seed: int | None = None):
+    """The language version: linear heads on frozen all-MiniLM-L6-v2 embeddings of topic posts, one
+    panel per ensemble, on the posts with every topic word replaced by a held-out word (first seed):
+    accuracy and agreement on the probit scale with both lines."""
+    if not result.has_text:
+        return not_drawn("the language version did not run in this preset (text_models = 0)")
+    view = result.text_view()
+    if shift is None:
+        names = [n for n in view.lines["shift"].unique() if n.startswith(TEXT_SHIFT)]
+        shift = max(names, key=lambda n: view.lines.loc[view.lines["shift"] == n, "severity"].iloc[0])
+    return _three_panels(view, shift, seed, "MiniLM on text, ")
+
+
+def text_method_errors(result: Result):
+    """The language version: error of every estimator per ensemble, averaged over the text shifts
+    (bars: mean ± std over seeds; dots: seeds)."""
+    if not result.has_text:
+        return not_drawn("the language version did not run in this preset (text_models = 0)")
+    fig = method_errors(result.text_view())
+    fig.axes[0].set_title("MiniLM on text: OOD-accuracy estimation error, averaged over text shifts")
     return fig
 
 

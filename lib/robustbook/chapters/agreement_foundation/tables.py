@@ -65,3 +65,26 @@ def lines_table(result: Result) -> pd.DataFrame:
             row[f"{METHOD_LABELS[m]} refusals"] = f"{int(lines.refused.str.contains(m).sum())}/{len(lines)}"
         rows.append(row)
     return pd.DataFrame(rows).set_index("ensemble")
+
+
+def text_table(result: Result) -> pd.DataFrame:
+    """The language version per ensemble: the agreement line's gaps (probit) to the accuracy line and
+    to y = x, and the MAE (points) and MAPE (%) of ALine-D, naive agreement and the best confidence
+    baseline; mean over the text shifts within a seed, then mean ± std over seeds."""
+    if not result.has_text:
+        return pd.DataFrame({"language version": ["not run in this preset (text_models = 0)"]})
+    view = result.text_view()
+    lines, errors = view.lines, view.errors
+    seeds = {k: per_seed(errors, k, ["ensemble", "method", "seed"]) for k in ("mae", "mape")}
+    rows = []
+    for e in ENSEMBLES:
+        part = lines[lines.ensemble == e]
+        row = {"ensemble": ENSEMBLE_LABELS[e],
+               "agr.–acc. gap": mean_std(per_seed(part, "line_gap", ["seed"]), digits=3),
+               "agr.–(y = x) gap": mean_std(per_seed(part, "identity_gap", ["seed"]), digits=3)}
+        for m in ("aline_d", "naive", "atc", "ac", "doc"):
+            refused = int(errors[(errors.ensemble == e) & (errors.method == m)].refused.sum())
+            for k, unit in (("mae", "MAE"), ("mape", "MAPE %")):
+                row[f"{METHOD_LABELS[m]} {unit}"] = _cell(seeds[k].loc[(e, m)], refused, len(part))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("ensemble")
