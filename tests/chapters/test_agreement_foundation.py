@@ -38,6 +38,9 @@ ENSEMBLES = ("random_head", "data_order", "data_subset")
     ({"pretrain_classes": 11}, r"pretrain_classes must be in \[2, 10\]"),
     ({"device": "tpu"}, "device must be one of"),
     ({"cross_models": 2}, "cross_models must be 0 or an integer >= 3"),
+    ({"text_models": 1}, "text_models must be 0 or an integer >= 3"),
+    ({"text_train": 5}, "text_train must be an integer >= 10"),
+    ({"text_test": 0}, "text_test must be a positive integer"),
 ])
 def test_bad_parameters_fail_at_config_time(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -101,15 +104,37 @@ def test_paper_path_runs_on_tiny_files_in_the_real_format(tmp_path):
     assert all(0 <= row["acc_ood"] <= 1 for row in tables["models"])
 
 
-def test_without_the_mixed_ensemble_the_section_says_so():
+def test_without_the_mixed_ensemble_or_the_language_version_the_sections_say_so():
     import matplotlib.pyplot as plt
 
-    from robustbook.chapters.agreement_foundation import plots
-    result = chapter.run(chapter.Config(preset="smoke", cross_models=0), progress=False)
+    from robustbook.chapters.agreement_foundation import plots, tables
+    result = chapter.run(chapter.Config(preset="smoke", cross_models=0, text_models=0), progress=False)
     assert result.cross.empty and "agl-across-backbones" not in {c.id for c in result.claims}
-    fig = plots.cross_backbone(result)
-    assert "Not drawn in this run" in fig.axes[0].texts[0].get_text()
+    assert not result.has_text and not any(c.id.startswith("text-") for c in result.claims)
+    assert result.metrics["text"] is None
+    for draw in (plots.cross_backbone, plots.text_lines, plots.text_method_errors):
+        fig = draw(result)
+        assert "Not drawn in this run" in fig.axes[0].texts[0].get_text()
+        plt.close(fig)
+    assert "not run" in tables.text_table(result).iloc[0, 0]
+
+
+def test_the_language_version_at_smoke_scale():
+    import matplotlib.pyplot as plt
+
+    from robustbook.chapters.agreement_foundation import plots, tables
+    result = chapter.run(chapter.Config(preset="smoke", cross_models=0), progress=False)
+    s = result.settings
+    assert (s.text_models, s.text_train, s.text_test, s.severities) == (6, 200, 100, (3,))
+    assert sorted(result.text_lines["shift"].unique()) == ["style", "typos-3", "vocabulary-3"]
+    assert len(result.text_models) == 3 * 3 * 6 and len(result.text_pairs) == 3 * 3 * 15
+    assert set(result.metrics["text"]["mae"]) == set(ENSEMBLES)
+    table = tables.text_table(result)
+    assert list(table.index) == ["random head init", "data order", "data subset"]
+    fig = plots.text_lines(result)
+    assert "vocabulary-3" in fig.texts[0].get_text() and len(fig.axes) == 3
     plt.close(fig)
+    plt.close(plots.text_method_errors(result))
 
 
 def test_smoke_preset_is_deterministic_and_not_judged():
@@ -189,6 +214,31 @@ def test_the_science_at_preset_cpu_follows_from_the_raw_metrics():
     seeds = [v is not None and v[0] <= 0.75 * v[1] for v in _by_seed(c["mae_aline_d"], c["mae_naive"])]
     assert holds["aline-across-backbones"] == (_defined_mean(c["mae_aline_d"]) <= 0.75 * np.mean(c["mae_naive"])
                                                and _share(seeds))
+    # the language version: the same thresholds on MiniLM heads over the 7 text shifts
+    t = m["text"]
+    assert t["seeds"] == [0, 1, 2, 3, 4] and len(t["shifts"]) == 7
+    gap = {e: t["lines"][e]["line_gap"] for e in ENSEMBLES}
+    seeds = [v is not None and v[0] <= 0.5 * min(v[1:]) for v in _by_seed(*gap.values())]
+    mean = {e: _defined_mean(gap[e]) for e in ENSEMBLES}
+    assert holds["text-agl-random-heads"] == (mean["random_head"] <= 0.5 * min(mean["data_order"], mean["data_subset"])
+                                              and _share(seeds))
+    others = ("data_order", "data_subset")
+    seeds = [v is not None and v[0] < v[1] and v[2] < v[3]
+             for v in _by_seed(*(t["lines"][e][k] for e in others for k in ("identity_gap", "line_gap")))]
+    assert holds["text-no-agl-other-sources"] == (all(_defined_mean(t["lines"][e]["identity_gap"])
+                                                      < _defined_mean(t["lines"][e]["line_gap"]) for e in others)
+                                                  and _share(seeds))
+    d = {e: t["mae"][e]["aline_d"] for e in ENSEMBLES}
+    seeds = [v is not None and v[0] <= 0.5 * min(v[1:]) for v in _by_seed(*d.values())]
+    dm = {e: _defined_mean(d[e]) for e in ENSEMBLES}
+    assert holds["text-randomness-source"] == (dm["random_head"] <= 0.5 * min(dm["data_order"], dm["data_subset"])
+                                               and _share(seeds))
+    rh = t["mae"]["random_head"]
+    seeds = [v is not None and max(v[:2]) < min(v[2:])
+             for v in _by_seed(rh["aline_d"], rh["aline_s"], *(rh[b] for b in ("atc", "ac", "doc")))]
+    on_mean = (max(_defined_mean(rh[a]) for a in ("aline_d", "aline_s"))
+               < min(_defined_mean(rh[b]) for b in ("atc", "ac", "doc")))
+    assert holds["text-aline-beats-confidence"] == (on_mean and _share(seeds))
 
 
 def _cross(gap=0.1, ident=0.7, d=5.0, naive=10.0):
@@ -198,7 +248,7 @@ def _cross(gap=0.1, ident=0.7, d=5.0, naive=10.0):
 
 def test_across_backbone_findings_follow_their_thresholds():
     def holds(**kw):
-        m = {**_metrics(), "cross": _cross(**kw)}
+        m = {**_metrics(), "cross": _cross(**kw), "text": _metrics()}
         claims = {c.id: c for c in judge_claims(m)}
         assert [c.id for c in judge_claims(m) if c.kind == "finding"] == list(chapter.EXPECTED)
         return claims["agl-across-backbones"].holds, claims["aline-across-backbones"].holds
@@ -227,6 +277,25 @@ def _metrics(rh_gap=0.1, other_gap=0.5, ident=0.2, rh_d=5.0, other_d=15.0, naive
     return {"seeds": [0, 1, 2, 3, 4], "shifts": ["a-1", "b-1"], "mae": mae, "mape": mae,
             "aline_refusals": refusals, "lines": lines, "acc_id_spread": {e: per(40.0) for e in ENSEMBLES},
             "batched_vs_looped": {"max_param_diff": 1e-7}}
+
+
+def test_text_findings_follow_the_image_thresholds():
+    def holds(**kw):
+        claims = judge_claims({**_metrics(), "text": _metrics(**kw)})
+        return {c.id: c.holds for c in claims if c.id.startswith("text-")}
+    assert holds() == {"text-agl-random-heads": True, "text-no-agl-other-sources": True,
+                       "text-randomness-source": True, "text-aline-beats-confidence": True,
+                       "text-id-accuracy-spread": True}
+    assert holds(rh_gap=0.25)["text-agl-random-heads"] is True       # 0.25 <= 0.5 x 0.5: inclusive
+    assert holds(rh_gap=0.26)["text-agl-random-heads"] is False
+    assert holds(ident=0.5)["text-no-agl-other-sources"] is False    # gap to y = x not below 0.5
+    assert holds(rh_d=7.5)["text-randomness-source"] is True         # 7.5 <= 0.5 x 15
+    assert holds(rh_d=7.6)["text-randomness-source"] is False
+    assert holds(rh_d=12.0)["text-aline-beats-confidence"] is False  # ties the best baseline: not below
+    t = _metrics(refused_seed=1)
+    t["mae"]["random_head"]["aline_d"][2] = None
+    claim = next(c for c in judge_claims({**_metrics(), "text": t}) if c.id == "text-randomness-source")
+    assert claim.seeds == (3, 5) and not claim.holds
 
 
 def test_claim_judging_follows_the_thresholds():

@@ -5,6 +5,8 @@ table says on how many (seed, shift) cases it refused instead of averaging over 
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from robustbook.book.results import mean_std
@@ -69,8 +71,8 @@ def lines_table(result: Result) -> pd.DataFrame:
 
 def text_table(result: Result) -> pd.DataFrame:
     """The language version per ensemble: the agreement line's gaps (probit) to the accuracy line and
-    to y = x, and the MAE (points) and MAPE (%) of ALine-D, naive agreement and the best confidence
-    baseline; mean over the text shifts within a seed, then mean ± std over seeds."""
+    to y = x, ALine-D's MAPE (%, the paper's measure) and every estimator's MAE (points); mean over
+    the text shifts within a seed, then mean ± std over seeds."""
     if not result.has_text:
         return pd.DataFrame({"language version": ["not run in this preset (text_models = 0)"]})
     view = result.text_view()
@@ -82,9 +84,10 @@ def text_table(result: Result) -> pd.DataFrame:
         row = {"ensemble": ENSEMBLE_LABELS[e],
                "agr.–acc. gap": mean_std(per_seed(part, "line_gap", ["seed"]), digits=3),
                "agr.–(y = x) gap": mean_std(per_seed(part, "identity_gap", ["seed"]), digits=3)}
-        for m in ("aline_d", "naive", "atc", "ac", "doc"):
+        for k, m in (("mape", "aline_d"), *(("mae", m) for m in METHODS)):
             refused = int(errors[(errors.ensemble == e) & (errors.method == m)].refused.sum())
-            for k, unit in (("mae", "MAE"), ("mape", "MAPE %")):
-                row[f"{METHOD_LABELS[m]} {unit}"] = _cell(seeds[k].loc[(e, m)], refused, len(part))
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("ensemble")
+            cell = _cell(seeds[k].loc[(e, m)], refused, len(part))
+            row[f"{METHOD_LABELS[m]} {'MAPE %' if k == 'mape' else 'MAE'}"] = cell
+        rows.append({k: re.sub(r" \(n=\d+\)", "", v) for k, v in row.items()})  # n is in the index name
+    n = len(result.settings.seeds)
+    return pd.DataFrame(rows).set_index("ensemble").rename_axis(f"mean ± std over {n} seeds")
