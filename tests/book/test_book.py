@@ -2,6 +2,7 @@
 real browser (Debian's chromium driven by Playwright) opening every chapter page."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,16 @@ def test_toc_lists_exactly_the_written_chapters(root):
     assert generated <= set(files), "the reproduction dashboard is not in _toc.yml"
     for c in implemented():
         assert (root / "notebooks" / f"{c.stem}.ipynb").is_file()
+
+
+def test_installation_page_says_what_every_written_chapter_needs_at_paper_scale(root):
+    """Each written chapter has its own section on the installation page naming its data_dir,
+    never the placeholder it had before the chapter existed."""
+    page = (root / "book" / "install.md").read_text()
+    sections = dict(re.findall(r"^### (\d\d) · [^\n]*\n(.*?)(?=^##|\Z)", page, flags=re.M | re.S))
+    for c in implemented():
+        text = sections.get(f"{c.number:02d}", "")
+        assert "data_dir" in text and "in preparation" not in text, f"install.md: section {c.number:02d}"
 
 
 def test_bibliography_has_every_paper(root):
