@@ -126,3 +126,17 @@ def test_text_pool_and_one_seeds_features():
         text_pool(_bag_of_words, n_train=20, n_test=5, severities=[7], seed=0)
     with pytest.raises(ValueError, match="n_topics must be in"):
         text_pool(_bag_of_words, n_train=20, n_test=5, severities=[1], seed=0, n_topics=9)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: sample_posts(-1, np.random.default_rng(0)), r"n must be an integer >= 0, got -1"),
+    (lambda: sample_posts(3, np.random.default_rng(0), n_topics=1), r"n_topics must be an integer >= 2, got 1"),
+    (lambda: render(sample_posts(1, np.random.default_rng(0))[0], "poem"), r"style must be 'news' or 'chat', got 'poem'"),
+    (lambda: with_heldout_words([], 1.5, np.random.default_rng(0)), r"share must be .*1.5"),
+    (lambda: add_typos("a b", -0.1, np.random.default_rng(0)), r"rate must be .*-0.1"),
+    (lambda: text_pool(_bag_of_words, n_train=1, n_test=5, severities=[1], seed=0), r"n_train must be an integer >= 2, got 1"),
+    (lambda: text_pool(_bag_of_words, n_train=10, n_test=0, severities=[1], seed=0), r"n_test must be an integer >= 1, got 0"),
+])
+def test_bad_inputs_are_refused_with_the_argument_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
