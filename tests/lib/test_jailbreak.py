@@ -28,6 +28,7 @@ from robustbook.jailbreak.gcg import (
     retokenizes,
     sample_candidates,
     score_suffixes,
+    shared_prefix_logits,
     token_gradients,
 )
 from robustbook.models.tiny_lm import tiny_gpt2, word_tokenizer
@@ -142,6 +143,36 @@ def test_batched_scores_equal_one_by_one_and_chunking(model, tok):
     assert float(obj[2]) > float(nll[2])  # the fluency term adds the prompt's log-perplexity
 
 
+def test_repeated_suffixes_score_like_a_plain_batched_pass(model, tok):
+    problem = _problem(tok)
+    base = torch.randint(5, len(tok), (5, 4), generator=torch.Generator().manual_seed(1))
+    suffixes = base[[0, 1, 0, 2, 3, 1, 4, 0]]                      # repeats, in no order
+    obj, nll = score_suffixes(model, problem, suffixes, fluency=0.5)
+    assert obj[0] == obj[2] == obj[7] and obj[1] == obj[5] and nll[0] == nll[2]
+    with torch.no_grad():
+        ids = torch.cat([problem.prompt(suffixes), problem.target.expand(len(suffixes), -1)], dim=1)
+        logp = torch.log_softmax(model(input_ids=ids).logits[:, :-1], -1).gather(-1, ids[:, 1:, None])[..., 0]
+    n = ids.shape[1] - len(problem.target)
+    hand_nll = -logp[:, n - 1:].mean(1)
+    torch.testing.assert_close(nll, hand_nll, rtol=0, atol=1e-6)
+    torch.testing.assert_close(obj, hand_nll - 0.5 * logp[:, :n - 1].mean(1), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_prefix", [0, 1, 9, 12])
+def test_shared_prefix_logits_equal_a_full_forward(model, tok, n_prefix):
+    problem = _problem(tok)
+    suffixes = torch.randint(5, len(tok), (6, 3), generator=torch.Generator().manual_seed(2))
+    ids = torch.cat([problem.prompt(suffixes), problem.target.expand(6, -1)], dim=1)   # prefix: 9 tokens
+    ids[:, :n_prefix] = ids[0, :n_prefix]
+    with torch.no_grad():
+        full = model(input_ids=ids).logits
+        shared = shared_prefix_logits(model, ids, n_prefix)
+        single = shared_prefix_logits(model, ids[:1], n_prefix)
+    assert shared.shape == full.shape and len(problem.prefix) == 9
+    torch.testing.assert_close(shared, full, rtol=0, atol=1e-5)
+    torch.testing.assert_close(single, full[:1], rtol=0, atol=1e-5)   # one row: a plain forward pass
+
+
 def test_candidates_are_single_swaps_among_allowed_top_k():
     suffix = torch.tensor([1, 2, 3])
     grad = torch.zeros(3, 10)
@@ -161,8 +192,8 @@ def test_candidates_are_single_swaps_among_allowed_top_k():
 def test_retokenize_filter_drops_suffixes_that_merge():
     core = Tokenizer(models.BPE({"a": 0, "b": 1, "ab": 2}, [("a", "b")]))
     bpe = PreTrainedTokenizerFast(tokenizer_object=core)
-    got = retokenizes(bpe, torch.tensor([[0, 1], [2, 0], [1, 0]]))
-    assert got.tolist() == [False, True, True]
+    got = retokenizes(bpe, torch.tensor([[0, 1], [2, 0], [1, 0], [0, 1], [2, 0]]))
+    assert got.tolist() == [False, True, True, False, True] and got.dtype == torch.bool
 
 
 def test_gcg_best_loss_never_increases_and_stops_at_success(model, tok):

@@ -67,15 +67,41 @@ def token_gradients(model, problem: AttackProblem, suffix: torch.Tensor, fluency
 def score_suffixes(model, problem: AttackProblem, suffixes: torch.Tensor, fluency: float = 0.0,
                    batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
     """(objective, target NLL), each (B,), of B candidate suffixes (B, L), scored in batched
-    forward passes of up to ``batch_size`` candidates."""
+    forward passes of up to ``batch_size`` candidates. Repeated suffixes are scored once (each
+    row's score does not depend on the other rows of its batch) and their scores copied."""
+    unique, inverse = torch.unique(suffixes, dim=0, return_inverse=True)
+    obj, nll = _score_unique(model, problem, unique, fluency, batch_size)
+    return obj[inverse], nll[inverse]
+
+
+def _score_unique(model, problem: AttackProblem, suffixes: torch.Tensor, fluency: float, batch_size: int
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
     out_obj, out_nll = [], []
     for chunk in suffixes.split(batch_size):
         prompts = problem.prompt(chunk)
         ids = torch.cat([prompts, problem.target.expand(len(chunk), -1)], dim=1)
-        obj, nll = _objective(model(input_ids=ids).logits, ids, prompts.shape[1], fluency)
+        obj, nll = _objective(shared_prefix_logits(model, ids, len(problem.prefix)), ids, prompts.shape[1],
+                              fluency)
         out_obj.append(obj)
         out_nll.append(nll)
     return torch.cat(out_obj), torch.cat(out_nll)
+
+
+def shared_prefix_logits(model, ids: torch.Tensor, n_prefix: int) -> torch.Tensor:
+    """Logits (B, N, V) of ids (B, N) whose first ``n_prefix`` tokens are the same in every row,
+    with the shared prefix run once: the first row goes through the model whole (same length N as
+    the batch, so its prefix keys and values are those of a batched pass), then the other positions
+    of every row go through with those keys and values cached. The logits of ``model(ids)``
+    (bit for bit on the cpu preset's tiny GPT-2 at one thread) without the batch's repeated prefix
+    work. Unpadded ids only (no attention mask)."""
+    if n_prefix < 1 or len(ids) < 2 or n_prefix >= ids.shape[1]:
+        return model(input_ids=ids).logits
+    first = model(input_ids=ids[:1], use_cache=True)
+    cache = first.cache
+    cache.crop(n_prefix - ids.shape[1])            # keep the prefix's keys and values only
+    cache.batch_repeat_interleave(len(ids))
+    rest = model(input_ids=ids[:, n_prefix:], cache=cache).logits
+    return torch.cat([first.logits[:, :n_prefix].expand(len(ids), -1, -1), rest], dim=1)
 
 
 def sample_candidates(suffix: torch.Tensor, grad: torch.Tensor, allowed: torch.Tensor, *, top_k: int,
@@ -92,10 +118,14 @@ def sample_candidates(suffix: torch.Tensor, grad: torch.Tensor, allowed: torch.T
 
 
 def retokenizes(tokenizer, suffixes: torch.Tensor) -> torch.Tensor:
-    """(B,) bool: does decoding each suffix and encoding the text again give the same ids?"""
-    texts = tokenizer.batch_decode(suffixes.tolist())
+    """(B,) bool: does decoding each suffix and encoding the text again give the same ids?
+    (Each distinct suffix is decoded and encoded once.)"""
+    rows = [tuple(r) for r in suffixes.tolist()]
+    distinct = list(dict.fromkeys(rows))
+    texts = tokenizer.batch_decode([list(r) for r in distinct])
     again = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    return torch.tensor([a == s for a, s in zip(again, suffixes.tolist())], device=suffixes.device)
+    same = {r: list(r) == a for r, a in zip(distinct, again)}
+    return torch.tensor([same[r] for r in rows], dtype=torch.bool, device=suffixes.device)
 
 
 @dataclass
