@@ -7,7 +7,7 @@ import torch
 
 from robustbook.data.digit_shifts import corrupted_sets, digit_images, shift_seed, split_digits
 from robustbook.models import clip_features as clip
-from robustbook.models.frozen_features import digits_features, pretrain_mlp, standardize
+from robustbook.models.frozen_features import digits_features, pretrain_mlp, shifted_digits, standardize
 from robustbook.models.open_clip_weights import cached_open_clip_weights, check_open_clip_weights
 
 
@@ -76,6 +76,18 @@ def test_digits_features_shapes_and_standardisation():
     # heavier noise moves the features further from the clean test features
     far = [float((feats.shifts[n][0] - feats.x_id).norm()) for n in feats.shifts]
     assert far[1] > far[0] > 0
+
+
+def test_shared_digits_give_the_same_features_and_must_match_their_arguments():
+    args = dict(corruptions=["gaussian_noise"], severities=[3], split_seed=0, corruption_seed=2, n_train=100)
+    data = shifted_digits(**args)
+    made = digits_features(width=8, pretrain_classes=3, pretrain_epochs=1, backbone_seed=1, **args)
+    shared = digits_features(width=8, pretrain_classes=3, pretrain_epochs=1, backbone_seed=1, data=data, **args)
+    assert torch.equal(made.x_train, shared.x_train) and torch.equal(made.x_id, shared.x_id)
+    assert torch.equal(made.shifts["gaussian_noise-3"][0], shared.shifts["gaussian_noise-3"][0])
+    with pytest.raises(ValueError, match="data was made with"):
+        digits_features(width=8, pretrain_classes=3, pretrain_epochs=1, backbone_seed=1, data=data,
+                        **{**args, "corruption_seed": 3})
 
 
 # ---- the open_clip weights check -------------------------------------------------------------

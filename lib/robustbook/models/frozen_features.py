@@ -96,14 +96,43 @@ def pretrain_mlp(x: torch.Tensor, y: torch.Tensor, *, width: int, n_classes: int
     return model.eval().requires_grad_(False)
 
 
-def digits_features(*, corruptions: Sequence[str], severities: Sequence[int], width: int,
-                    pretrain_classes: int, pretrain_epochs: int, split_seed: int,
-                    backbone_seed: int, corruption_seed: int, n_train: int | None = None) -> FeatureSet:
+@dataclass(frozen=True)
+class ShiftedDigits:
+    """One split of the digits and its corrupted test images: what every backbone of a seed shares
+    (made once by :func:`shifted_digits`, then passed to :func:`digits_features` per backbone)."""
+
+    images: np.ndarray
+    labels: torch.Tensor
+    idx_train: np.ndarray
+    idx_test: np.ndarray
+    shifted: dict[str, tuple[np.ndarray, tuple[str, int]]]
+    key: tuple  # (corruptions, severities, split_seed, corruption_seed, n_train) it was made with
+
+
+def shifted_digits(*, corruptions: Sequence[str], severities: Sequence[int], split_seed: int,
+                   corruption_seed: int, n_train: int | None = None) -> ShiftedDigits:
     """Digits split by ``split_seed`` (1/3 test, stratified), 32x32; the test images corrupted per
-    (corruption, severity) with ``corruption_seed``; everything passed through an MLP pretrained
-    (``backbone_seed``) on the training digits 0 .. pretrain_classes - 1, then standardised."""
+    (corruption, severity) with ``corruption_seed`` (the slow part: seconds per call)."""
     images, labels = digit_images()
     idx_tr, idx_te = split_digits(labels, split_seed, n_train=n_train)
+    shifted = corrupted_sets(images[idx_te], corruptions, severities, corruption_seed)
+    return ShiftedDigits(images, labels, idx_tr, idx_te, shifted,
+                         (tuple(corruptions), tuple(severities), split_seed, corruption_seed, n_train))
+
+
+def digits_features(*, corruptions: Sequence[str], severities: Sequence[int], width: int,
+                    pretrain_classes: int, pretrain_epochs: int, split_seed: int,
+                    backbone_seed: int, corruption_seed: int, n_train: int | None = None,
+                    data: ShiftedDigits | None = None) -> FeatureSet:
+    """The split and corrupted test images of :func:`shifted_digits` (made here, or ``data`` made
+    with the same arguments earlier in the run) passed through an MLP pretrained
+    (``backbone_seed``) on the training digits 0 .. pretrain_classes - 1, then standardised."""
+    key = (tuple(corruptions), tuple(severities), split_seed, corruption_seed, n_train)
+    if data is None:
+        data = shifted_digits(corruptions=corruptions, severities=severities, split_seed=split_seed,
+                              corruption_seed=corruption_seed, n_train=n_train)
+    require(data.key == key, f"data was made with {data.key}, not with these arguments {key}")
+    images, labels, idx_tr, idx_te = data.images, data.labels, data.idx_train, data.idx_test
     train = flatten_pixels(images[idx_tr])
     mean, std = train.mean(0), train.std(0) + PIXEL_STD_FLOOR
 
@@ -112,14 +141,13 @@ def digits_features(*, corruptions: Sequence[str], severities: Sequence[int], wi
 
     backbone = pretrain_mlp(pixels(images[idx_tr]), labels[idx_tr], width=width,
                             n_classes=pretrain_classes, epochs=pretrain_epochs, seed=backbone_seed)
-    shifted = corrupted_sets(images[idx_te], corruptions, severities, corruption_seed)
     with torch.no_grad():
         feats = [backbone.features(pixels(x)) for x in
-                 (images[idx_tr], images[idx_te], *(x for x, _ in shifted.values()))]
+                 (images[idx_tr], images[idx_te], *(x for x, _ in data.shifted.values()))]
     x_tr, x_id, *x_shift = standardize(*feats)
-    shifts = {name: (x, labels[idx_te]) for name, x in zip(shifted, x_shift)}
+    shifts = {name: (x, labels[idx_te]) for name, x in zip(data.shifted, x_shift)}
     return FeatureSet(x_tr, labels[idx_tr], x_id, labels[idx_te], shifts,
-                      {name: info for name, (_, info) in shifted.items()})
+                      {name: info for name, (_, info) in data.shifted.items()})
 
 
 def clip_features(model: nn.Module, data_dir: str | Path, *, corruptions: Sequence[str],

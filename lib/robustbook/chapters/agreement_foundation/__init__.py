@@ -46,8 +46,9 @@ def run(config: Config, progress: bool | None = None) -> Result:
     tables: dict[str, list[dict]] = {name: [] for name in names}
     text = experiments.minilm_pool(s, ctx.device) if s.text_models else None
     for seed in s.seeds:
-        feats = shared if shared is not None else experiments.cpu_features(s, seed)
-        parts = experiments.run_seed(s, feats, seed, ctx.device)
+        digits = experiments.digits_data(s, seed) if shared is None else None
+        feats = shared if shared is not None else experiments.cpu_features(s, seed, digits)
+        parts = experiments.run_seed(s, feats, seed, ctx.device, digits)
         if text is not None:
             parts.update(experiments.text_run_seed(s, text, seed, ctx.device))
         for name, rows in parts.items():

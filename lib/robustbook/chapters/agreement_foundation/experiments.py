@@ -31,19 +31,38 @@ from robustbook.ensembles import (
     time_batched_vs_looped,
     train_batched,
 )
-from robustbook.models.frozen_features import FeatureSet, TextPool, digits_features, text_features, text_pool
+from robustbook.models.frozen_features import (
+    FeatureSet,
+    ShiftedDigits,
+    TextPool,
+    digits_features,
+    shifted_digits,
+    text_features,
+    text_pool,
+)
 
 ENSEMBLES = RANDOMNESS_SOURCES
 ENSEMBLE_LABELS = {"random_head": "random head init", "data_order": "data order",
                    "data_subset": "data subset"}
 
 
-def cpu_features(s: Settings, seed: int) -> FeatureSet:
-    """The digits backbone and its shifted feature sets for one reported seed."""
-    return digits_features(corruptions=s.corruptions, severities=s.severities, width=s.backbone_width,
-                           pretrain_classes=s.pretrain_classes, pretrain_epochs=s.pretrain_epochs,
-                           split_seed=derive_seed(seed, "split"), backbone_seed=derive_seed(seed, "backbone"),
-                           corruption_seed=derive_seed(seed, "corruption"), n_train=s.n_train)
+def _digits_streams(s: Settings, seed: int) -> dict:
+    return dict(corruptions=s.corruptions, severities=s.severities, split_seed=derive_seed(seed, "split"),
+                corruption_seed=derive_seed(seed, "corruption"), n_train=s.n_train)
+
+
+def digits_data(s: Settings, seed: int) -> ShiftedDigits:
+    """One reported seed's split and corrupted test digits, shared by every backbone of the seed
+    (corrupting them is the slow part, so it is done once per seed)."""
+    return shifted_digits(**_digits_streams(s, seed))
+
+
+def cpu_features(s: Settings, seed: int, data: ShiftedDigits | None = None) -> FeatureSet:
+    """The digits backbone and its shifted feature sets for one reported seed (``data``: that
+    seed's :func:`digits_data`, made here when not given)."""
+    return digits_features(width=s.backbone_width, pretrain_classes=s.pretrain_classes,
+                           pretrain_epochs=s.pretrain_epochs, backbone_seed=derive_seed(seed, "backbone"),
+                           data=data, **_digits_streams(s, seed))
 
 
 def train_heads(s: Settings, feats: FeatureSet, seed: int, device: torch.device):
@@ -98,14 +117,16 @@ def evaluate_ensemble(template: nn.Module, params, feats: FeatureSet, epochs: li
     return rows
 
 
-def run_seed(s: Settings, feats: FeatureSet, seed: int, device: torch.device) -> dict[str, list[dict]]:
+def run_seed(s: Settings, feats: FeatureSet, seed: int, device: torch.device,
+             data: ShiftedDigits | None = None) -> dict[str, list[dict]]:
     """Train the three ensembles for ``seed`` and evaluate them on every shift; with
-    ``s.cross_models`` > 0 also the mixed-backbone ensemble (digits backbones only)."""
+    ``s.cross_models`` > 0 also the mixed-backbone ensemble (digits backbones only; ``data``: the
+    seed's shared digits, made when needed if not given)."""
     template, params, epochs = train_heads(s, feats, seed, device)
     tables: dict[str, list[dict]] = {"models": [], "lines": [], "pairs": [], "errors": [],
                                      "cross": [], "cross_models": []}
     if s.cross_models and s.backbone == "digits-mlp":
-        tables.update(cross_backbone(s, backbone_zoo(s, feats, seed), seed, device))
+        tables.update(cross_backbone(s, backbone_zoo(s, feats, seed, data), seed, device))
     for ensemble in ENSEMBLES:
         rows = evaluate_ensemble(template, params[ensemble], feats, epochs,
                                  {"seed": seed, "ensemble": ensemble})
@@ -121,14 +142,16 @@ OTHER_BACKBONES = {"mlp64, 8 classes": dict(width=64, pretrain_classes=8, pretra
                    "mlp128, 10 classes": dict(width=128, pretrain_classes=10, pretrain_epochs=5)}
 
 
-def backbone_zoo(s: Settings, feats: FeatureSet, seed: int) -> dict[str, FeatureSet]:
+def backbone_zoo(s: Settings, feats: FeatureSet, seed: int, data: ShiftedDigits | None = None,
+                 ) -> dict[str, FeatureSet]:
     """The chapter's features and three other frozen backbones on the same split and corrupted
-    images (streams "split" and "corruption" shared; each backbone its own "backbone-<name>")."""
+    images (streams "split" and "corruption" shared, ``data`` when given; each backbone its own
+    "backbone-<name>")."""
     zoo = {f"mlp{s.backbone_width}, {s.pretrain_classes} classes (the chapter's)": feats}
+    data = data if data is not None else digits_data(s, seed)
     for name, kw in OTHER_BACKBONES.items():
-        zoo[name] = digits_features(corruptions=s.corruptions, severities=s.severities,
-                                    split_seed=derive_seed(seed, "split"), corruption_seed=derive_seed(seed, "corruption"),
-                                    backbone_seed=derive_seed(seed, f"backbone-{name}"), n_train=s.n_train, **kw)
+        zoo[name] = digits_features(backbone_seed=derive_seed(seed, f"backbone-{name}"), data=data,
+                                    **_digits_streams(s, seed), **kw)
     return zoo
 
 
