@@ -130,7 +130,8 @@ def test_the_language_version_at_smoke_scale():
     assert len(result.text_models) == 3 * 3 * 6 and len(result.text_pairs) == 3 * 3 * 15
     assert set(result.metrics["text"]["mae"]) == set(ENSEMBLES)
     table = tables.text_table(result)
-    assert list(table.index) == ["random head init", "data order", "data subset"]
+    assert list(table.columns) == ["random head init", "data order", "data subset"]
+    assert table.index[0] == "agr.–acc. gap" and "ALine-D MAPE %" in table.index and len(table) == 9
     fig = plots.text_lines(result)
     assert "vocabulary-3" in fig.texts[0].get_text() and len(fig.axes) == 3
     plt.close(fig)

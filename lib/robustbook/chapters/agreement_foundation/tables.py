@@ -70,7 +70,7 @@ def lines_table(result: Result) -> pd.DataFrame:
 
 
 def text_table(result: Result) -> pd.DataFrame:
-    """The language version per ensemble: the agreement line's gaps (probit) to the accuracy line and
+    """The language version, one column per ensemble: the agreement line's gaps (probit) to the accuracy line and
     to y = x, ALine-D's MAPE (%, the paper's measure) and every estimator's MAE (points); mean over
     the text shifts within a seed, then mean ± std over seeds."""
     if not result.has_text:
@@ -90,4 +90,5 @@ def text_table(result: Result) -> pd.DataFrame:
             row[f"{METHOD_LABELS[m]} {'MAPE %' if k == 'mape' else 'MAE'}"] = cell
         rows.append({k: re.sub(r" \(n=\d+\)", "", v) for k, v in row.items()})  # n is in the index name
     n = len(result.settings.seeds)
-    return pd.DataFrame(rows).set_index("ensemble").rename_axis(f"mean ± std over {n} seeds")
+    # one column per ensemble (three narrow columns fit the book's page; ten measures as rows)
+    return pd.DataFrame(rows).set_index("ensemble").T.rename_axis(f"mean ± std over {n} seeds")
