@@ -26,7 +26,7 @@ from torch import nn
 
 from robustbook._checks import check_int, check_number, require
 from robustbook.data.cifar import load_cifar10
-from robustbook.data.cifar_shifts import load_cifar10_1, load_cifar10_c
+from robustbook.data.cifar_shifts import check_severity_list, load_cifar10_1, load_cifar10_c
 from robustbook.data.digit_shifts import (
     corrupted_sets,
     digit_images,
@@ -197,8 +197,7 @@ def text_pool(encode: Callable[[list[str]], torch.Tensor], *, n_train: int, n_te
     check_int("n_train", n_train, minimum=2)
     check_int("n_test", n_test)
     names = topic_names(n_topics)
-    require(len(severities) > 0 and all(isinstance(v, int) and 1 <= v <= 5 for v in severities),
-            f"severities must be a non-empty list of integers in 1..5, got {severities!r}")
+    check_severity_list(severities)
     rng = np.random.default_rng(seed)
     train, test = sample_posts(n_train, rng, n_topics), sample_posts(n_test, rng, n_topics)
     texts, info = {}, {}

@@ -152,6 +152,24 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else float("inf")
 
 
+def _random_heads_vs_others(series: dict[str, Seeds], bound: float) -> tuple[float, bool, list[bool]]:
+    """Random heads' value against the smaller of the data-order and data-subset ensembles': the
+    ratio of seed means, whether it is <= ``bound``, and per seed whether rh <= bound * min(others)."""
+    mean = {e: _mean(series[e]) for e in ENSEMBLES}
+    ratio = _ratio(mean["random_head"], min(mean["data_order"], mean["data_subset"]))
+    per_seed = _per_seed(lambda r, o, s: r <= bound * min(o, s), *(series[e] for e in ENSEMBLES))
+    return ratio, ratio <= bound, per_seed
+
+
+def _aline_margin(rh: dict[str, Seeds], baselines: tuple[str, ...]) -> tuple[float, float, list[bool]]:
+    """Random heads: the worse ALine variant's mean MAE, the best of ``baselines``' mean MAE, and per
+    seed whether both ALine variants are below every baseline."""
+    worse = max(_mean(rh[a]) for a in ALINE_METHODS)
+    best = min(_mean(rh[b]) for b in baselines)
+    per_seed = _per_seed(lambda *v: max(v[:2]) < min(v[2:]), *(rh[k] for k in (*ALINE_METHODS, *baselines)))
+    return worse, best, per_seed
+
+
 # ---- the claims --------------------------------------------------------------------------------
 
 def judge_claims(m: dict) -> list[Claim]:
@@ -168,27 +186,21 @@ TEXT_PAPER_MAPE = ("ALine-D MAPE by randomness source (random heads / data order
 def _text(m: dict) -> list[Claim]:
     """The image experiment's ordering, asked again of the language version (same thresholds)."""
     t = m.get("text")
-    if t is None:
-        return []
+    return [] if t is None else [*_text_lines(t), *_text_estimates(t)]
+
+
+def _text_lines(t: dict) -> list[Claim]:
     gap = {e: t["lines"][e]["line_gap"] for e in ENSEMBLES}
     ident = {e: t["lines"][e]["identity_gap"] for e in ENSEMBLES}
-    d = {e: t["mae"][e]["aline_d"] for e in ENSEMBLES}
-    gap_ratio = _ratio(_mean(gap["random_head"]), min(_mean(gap["data_order"]), _mean(gap["data_subset"])))
-    d_ratio = _ratio(_mean(d["random_head"]), min(_mean(d["data_order"]), _mean(d["data_subset"])))
+    ratio, on_mean, per_seed = _random_heads_vs_others(gap, GAP_RATIO)
     others = ("data_order", "data_subset")
-    rh = t["mae"]["random_head"]
-    worse_aline = max(_mean(rh[a]) for a in ALINE_METHODS)
-    best_conf = min(_mean(rh[b]) for b in CONFIDENCE_BASELINES)
-    spread = min(min(v) for v in t["acc_id_spread"].values())
     return [
         finding("text-agl-random-heads", TEXT + "random heads' agreement line lies much closer to their "
                 "accuracy line than the data-order and data-subset ensembles' lines to theirs",
                 "AGL for random-head fine-tunes on SQuAD-Shifts and SNLI, not for data-order or data-subset ones",
                 f"gap (probit): random heads {_ms(gap['random_head'], 3)}, data order {_ms(gap['data_order'], 3)}, "
-                f"data subset {_ms(gap['data_subset'], 3)}; ratio {gap_ratio:.2f} (must be ≤ {GAP_RATIO:g})",
-                on_mean=gap_ratio <= GAP_RATIO,
-                per_seed=_per_seed(lambda r, o, s: r <= GAP_RATIO * min(o, s), *gap.values()),
-                expect=EXPECTED["text-agl-random-heads"]),
+                f"data subset {_ms(gap['data_subset'], 3)}; ratio {ratio:.2f} (must be ≤ {GAP_RATIO:g})",
+                on_mean=on_mean, per_seed=per_seed, expect=EXPECTED["text-agl-random-heads"]),
         finding("text-no-agl-other-sources", TEXT + "the data-order and data-subset ensembles' agreement "
                 "lines both stay nearer y = x than their accuracy lines",
                 "data-order and data-subset fine-tunes: agreement stays near y = x",
@@ -199,24 +211,29 @@ def _text(m: dict) -> list[Claim]:
                 per_seed=_per_seed(lambda i1, g1, i2, g2: i1 < IDENTITY_RATIO * g1 and i2 < IDENTITY_RATIO * g2,
                                    *(x[e] for e in others for x in (ident, gap))),
                 expect=EXPECTED["text-no-agl-other-sources"]),
+    ]
+
+
+def _text_estimates(t: dict) -> list[Claim]:
+    d = {e: t["mae"][e]["aline_d"] for e in ENSEMBLES}
+    ratio, on_mean, per_seed = _random_heads_vs_others(d, MAX_RATIO)
+    rh = t["mae"]["random_head"]
+    worse_aline, best_conf, beats = _aline_margin(rh, CONFIDENCE_BASELINES)
+    spread = min(min(v) for v in t["acc_id_spread"].values())
+    return [
         finding("text-randomness-source", TEXT + "ALine-D is far more accurate on random heads than on "
                 "the data-order and data-subset ensembles", TEXT_PAPER_MAPE,
                 f"ALine-D MAE (points): random heads {_ms(d['random_head'])}, data order {_ms(d['data_order'])}, "
-                f"data subset {_ms(d['data_subset'])}; ratio {d_ratio:.2f} (must be ≤ {MAX_RATIO:g}); "
+                f"data subset {_ms(d['data_subset'])}; ratio {ratio:.2f} (must be ≤ {MAX_RATIO:g}); "
                 + "; ".join(_refusals(t, e, "aline_d") for e in ENSEMBLES),
-                on_mean=d_ratio <= MAX_RATIO,
-                per_seed=_per_seed(lambda r, o, s: r <= MAX_RATIO * min(o, s), *d.values()),
-                expect=EXPECTED["text-randomness-source"]),
+                on_mean=on_mean, per_seed=per_seed, expect=EXPECTED["text-randomness-source"]),
         finding("text-aline-beats-confidence", TEXT + "on random heads, ALine-D and ALine-S both predict "
                 "OOD accuracy more precisely than ATC, AC and DOC",
                 "ALine beats the confidence baselines (Claim 3; CIFAR-10.1 MAPE: ALine-D 1.95, ATC 2.60, AC 4.93, DOC 5.36)",
                 "MAE (points), random heads: " + ", ".join(f"{METHOD_LABELS[k]} {_ms(rh[k])}"
                                                            for k in (*ALINE_METHODS, *CONFIDENCE_BASELINES))
                 + f"; worse ALine {worse_aline:.2f} vs best baseline {best_conf:.2f}",
-                on_mean=worse_aline < best_conf,
-                per_seed=_per_seed(lambda *v: max(v[:2]) < min(v[2:]),
-                                   *(rh[k] for k in (*ALINE_METHODS, *CONFIDENCE_BASELINES))),
-                expect=EXPECTED["text-aline-beats-confidence"]),
+                on_mean=worse_aline < best_conf, per_seed=beats, expect=EXPECTED["text-aline-beats-confidence"]),
         check("text-id-accuracy-spread", f"Language version: training lengths spread the ID accuracies "
               f"of every ensemble by at least {MIN_SPREAD:g} points on every seed",
               "number of steps varied to spread ID accuracy (Sec. 3)",
@@ -255,8 +272,7 @@ def _cross(m: dict) -> list[Claim]:
 
 def _agl_random_heads(m: dict) -> Claim:
     gap = {e: m["lines"][e]["line_gap"] for e in ENSEMBLES}
-    mean = {e: _mean(gap[e]) for e in ENSEMBLES}
-    ratio = _ratio(mean["random_head"], min(mean["data_order"], mean["data_subset"]))
+    ratio, on_mean, per_seed = _random_heads_vs_others(gap, GAP_RATIO)
     return finding(
         "agl-random-heads", "Random linear-head initialisation induces agreement-on-the-line: the "
         "random-head ensemble's agreement line is much closer to its accuracy line than the "
@@ -266,9 +282,7 @@ def _agl_random_heads(m: dict) -> Claim:
         f"agreement-to-accuracy-line gap (probit): random heads {_ms(gap['random_head'], 3)}, data order "
         f"{_ms(gap['data_order'], 3)}, data subset {_ms(gap['data_subset'], 3)}; ratio {ratio:.2f} "
         f"(must be ≤ {GAP_RATIO:g})",
-        on_mean=ratio <= GAP_RATIO,
-        per_seed=_per_seed(lambda r, o, s: r <= GAP_RATIO * min(o, s), *gap.values()),
-        expect=EXPECTED["agl-random-heads"])
+        on_mean=on_mean, per_seed=per_seed, expect=EXPECTED["agl-random-heads"])
 
 
 def _no_agl(m: dict, ensemble: str) -> Claim:
@@ -291,8 +305,7 @@ def _no_agl(m: dict, ensemble: str) -> Claim:
 
 def _randomness_source(m: dict) -> Claim:
     d = {e: m["mae"][e]["aline_d"] for e in ENSEMBLES}
-    mean = {e: _mean(d[e]) for e in ENSEMBLES}
-    ratio = _ratio(mean["random_head"], min(mean["data_order"], mean["data_subset"]))
+    ratio, on_mean, per_seed = _random_heads_vs_others(d, MAX_RATIO)
     mape = {e: _mean(m["mape"][e]["aline_d"]) for e in ENSEMBLES}
     return finding(
         "randomness-source", "ALine-D is far more accurate on the random-head ensemble than on the "
@@ -302,16 +315,13 @@ def _randomness_source(m: dict) -> Claim:
         f"data subset {_ms(d['data_subset'])}; ratio {ratio:.2f} (must be ≤ {MAX_RATIO:g}); MAPE "
         f"{mape['random_head']:.1f}% / {mape['data_order']:.1f}% / {mape['data_subset']:.1f}%; "
         + "; ".join(_refusals(m, e, "aline_d") for e in ENSEMBLES),
-        on_mean=ratio <= MAX_RATIO,
-        per_seed=_per_seed(lambda r, o, s: r <= MAX_RATIO * min(o, s), *d.values()),
-        expect=EXPECTED["randomness-source"])
+        on_mean=on_mean, per_seed=per_seed, expect=EXPECTED["randomness-source"])
 
 
 def _aline_vs(m: dict, id: str, baselines: tuple[str, ...]) -> Claim:
     """Both ALine variants have a lower MAE than every one of ``baselines`` (random heads)."""
     rh = m["mae"]["random_head"]
-    mean = {k: _mean(rh[k]) for k in METHODS}
-    worse_aline, best_base = max(mean[a] for a in ALINE_METHODS), min(mean[b] for b in baselines)
+    worse_aline, best_base, per_seed = _aline_margin(rh, baselines)
     names = ", ".join(METHOD_LABELS[b] for b in baselines)
     return finding(
         id, f"On the random-head ensemble, ALine-D and ALine-S both predict OOD accuracy more "
@@ -322,9 +332,7 @@ def _aline_vs(m: dict, id: str, baselines: tuple[str, ...]) -> Claim:
                                                    for k in (*ALINE_METHODS, *baselines))
         + f"; worse ALine {worse_aline:.2f} vs best of {names} {best_base:.2f}; "
         + "; ".join(_refusals(m, "random_head", a) for a in ALINE_METHODS),
-        on_mean=worse_aline < best_base,
-        per_seed=_per_seed(lambda *v: max(v[:2]) < min(v[2:]), *(rh[k] for k in (*ALINE_METHODS, *baselines))),
-        expect=EXPECTED[id])
+        on_mean=worse_aline < best_base, per_seed=per_seed, expect=EXPECTED[id])
 
 
 def _checks(m: dict) -> list[Claim]:

@@ -109,14 +109,13 @@ class Config(ChapterConfig):
 
     def check(self) -> None:
         require_positive_ints(self, "min_epochs", "max_epochs", "batch_size", "n_train",
-                              "backbone_width", "pretrain_epochs")
+                              "backbone_width", "pretrain_epochs", "text_test")
         require(self.cross_models is None or (isinstance(self.cross_models, int) and
                                               (self.cross_models == 0 or self.cross_models >= 3)),
                 f"cross_models must be 0 or an integer >= 3, got {self.cross_models!r}")
         require(self.text_models is None or (isinstance(self.text_models, int) and
                                              (self.text_models == 0 or self.text_models >= 3)),
                 f"text_models must be 0 or an integer >= 3, got {self.text_models!r}")
-        require_positive_ints(self, "text_test")
         require(self.text_train is None or (isinstance(self.text_train, int) and self.text_train >= 10),
                 f"text_train must be an integer >= 10, got {self.text_train!r}")
         require(self.n_models is None or (isinstance(self.n_models, int) and self.n_models >= 3),
